@@ -1,0 +1,70 @@
+/** Shared test helpers: tolerance checks, the Debian PyTorch interpreter, GPU gating. */
+import assert from "node:assert/strict";
+
+/**
+ * Asserts `|actual - expected| <= atol + rtol * |expected|` element-wise; the message names the
+ * worst element. NaN anywhere fails.
+ */
+export function assertClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  atol: number,
+  rtol: number,
+  label = "value",
+): void {
+  assert.equal(
+    actual.length,
+    expected.length,
+    `${label}: length ${actual.length} != ${expected.length}`,
+  );
+  let worst = -1, worstExcess = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i], e = expected[i];
+    const excess = Math.abs(a - e) - (atol + rtol * Math.abs(e));
+    if (Number.isNaN(a) || Number.isNaN(e) || excess > worstExcess) {
+      worst = i;
+      worstExcess = Number.isNaN(excess) ? Infinity : excess;
+      if (!Number.isFinite(worstExcess)) break;
+    }
+  }
+  if (worst >= 0) {
+    assert.fail(
+      `${label}: element ${worst} is ${actual[worst]}, expected ${expected[worst]} ` +
+        `(atol ${atol}, rtol ${rtol})`,
+    );
+  }
+}
+
+/** The interpreter with Debian's torch (`/usr/bin/python3`), overridable by MOTION_GRPO_PYTHON. */
+export const PYTHON = Deno.env.get("MOTION_GRPO_PYTHON") ?? "/usr/bin/python3";
+
+/** Whether `import torch` works in PYTHON (checked once). */
+export const hasTorch: boolean = (() => {
+  try {
+    const r = new Deno.Command(PYTHON, {
+      args: ["-c", "import torch"],
+      stdout: "null",
+      stderr: "null",
+    })
+      .outputSync();
+    return r.success;
+  } catch {
+    return false;
+  }
+})();
+
+/** Runs PYTHON with `args`; throws with stderr on failure; returns stdout. */
+export async function runPython(args: string[]): Promise<string> {
+  const r = await new Deno.Command(PYTHON, { args, stdout: "piped", stderr: "piped" }).output();
+  const out = new TextDecoder().decode(r.stdout);
+  if (!r.success) {
+    throw new Error(`python ${args.join(" ")} failed:\n${new TextDecoder().decode(r.stderr)}`);
+  }
+  return out;
+}
+
+/** A fresh temporary directory, removed by the returned function. */
+export async function tempDir(): Promise<{ path: string; remove: () => Promise<void> }> {
+  const path = await Deno.makeTempDir({ prefix: "motion-grpo-test-" });
+  return { path, remove: () => Deno.remove(path, { recursive: true }) };
+}
