@@ -5,7 +5,8 @@ import {
   roundHalfEven,
   spacedTimesteps,
 } from "../../diffusion/schedule.ts";
-import { logProbFromSqDist, stepStd } from "../../diffusion/ddpm.ts";
+import { ddpmPlan } from "../../diffusion/plan.ts";
+import { logProbFromSqDist } from "../../diffusion/transition.ts";
 import { assertClose } from "../_util.ts";
 
 const golden = JSON.parse(
@@ -38,7 +39,9 @@ Deno.test("the cosine schedule ends with beta clipped at 0.999 and x0 weight 1 a
   const t = cosineTables(50);
   assert.equal(t.betas[49], 0.999);
   assertClose([t.posteriorMeanCoef1[0], t.posteriorMeanCoef2[0]], [1, 0], 1e-12, 0, "coef at t=0");
-  assert.equal(stepStd(t, 0), 0);
+  const plan = ddpmPlan(t);
+  assert.equal(plan.steps.at(-1)!.std, 0);
+  assert.equal(plan.steps[0].modelT, 49);
 });
 
 Deno.test("spacedTimesteps() keeps the indices of the public respacing", () => {
@@ -68,7 +71,11 @@ Deno.test("logProbFromSqDist() equals the mean of Normal.log_prob over valid ele
       count[b] += c.valid[i];
     }
     // float32 squared distances: 1e-6 relative is the float32 rounding of sq.
-    assertClose(logProbFromSqDist(sq, count, t, c.t), c.logp, 1e-6, 1e-6, `t=${c.t}`);
+    const step = ddpmPlan(t).steps[49 - c.t];
+    assertClose(logProbFromSqDist(sq, count, step), c.logp, 1e-6, 1e-6, `t=${c.t}`);
   }
-  assert.throws(() => logProbFromSqDist(new Float32Array(1), [1], t, 0), /deterministic/);
+  assert.throws(
+    () => logProbFromSqDist(new Float32Array(1), [1], ddpmPlan(t).steps[49]),
+    /deterministic/,
+  );
 });
