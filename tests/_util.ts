@@ -38,11 +38,16 @@ export function assertClose(
 /** The interpreter with Debian's torch (`/usr/bin/python3`), overridable by MOTION_GRPO_PYTHON. */
 export const PYTHON = Deno.env.get("MOTION_GRPO_PYTHON") ?? "/usr/bin/python3";
 
-/** Whether `import torch` works in PYTHON (checked once). */
+/**
+ * Whether PYTHON can import torch (and numpy). Checked by locating the packages, not importing
+ * them: importing torch takes seconds, and every test file evaluates this.
+ */
 export const hasTorch: boolean = (() => {
   try {
+    const probe = "import importlib.util as u, sys; " +
+      "sys.exit(0 if u.find_spec('torch') and u.find_spec('numpy') else 1)";
     const r = new Deno.Command(PYTHON, {
-      args: ["-c", "import torch"],
+      args: ["-c", probe],
       stdout: "null",
       stderr: "null",
     })
