@@ -1,0 +1,88 @@
+/**
+ * LayerNorm over the last axis, CPU twin (PyTorch `nn.LayerNorm`: biased variance, eps inside
+ * the square root). N rows, C channels. Forward saves `mean` and `rstd = 1/sqrt(var + eps)` per
+ * row for backward. Backward overwrites `dinp` and accumulates (`+=`) into `dweight`, `dbias`
+ * (a `null` one is skipped). Sums run in float64 in a fixed order; host arrays may be float32 or
+ * float64 (finite-difference checks).
+ */
+import type { FloatArray } from "../gemm/cpu.ts";
+
+// ----------------------------------------------------------------------------------------------
+// LayerNorm: inp, out (N, C); weight, bias (C); mean, rstd (N)
+
+/** `out = (inp - mean) * rstd * weight + bias` per row; writes `mean` and `rstd`. */
+export function layernormForward(
+  out: FloatArray, // (N, C)
+  mean: FloatArray, // (N)
+  rstd: FloatArray, // (N)
+  inp: FloatArray, // (N, C)
+  weight: FloatArray, // (C)
+  bias: FloatArray, // (C)
+  N: number,
+  C: number,
+  eps: number,
+): void {
+  for (let n = 0; n < N; n++) {
+    const row = n * C;
+    let sum = 0;
+    for (let c = 0; c < C; c++) sum += inp[row + c];
+    const m = sum / C;
+    // Two passes: the mean first, then squared deviations (no catastrophic cancellation).
+    let sq = 0;
+    for (let c = 0; c < C; c++) {
+      const d = inp[row + c] - m;
+      sq += d * d;
+    }
+    const s = 1 / Math.sqrt(sq / C + eps);
+    for (let c = 0; c < C; c++) {
+      out[row + c] = (inp[row + c] - m) * s * weight[c] + bias[c];
+    }
+    mean[n] = m;
+    rstd[n] = s;
+  }
+}
+
+/**
+ * With `xhat = (inp - mean) * rstd` and `g = dout * weight`:
+ * `dinp = rstd * (g - mean_c(g) - xhat * mean_c(g * xhat))`, `dweight += sum_n dout * xhat`,
+ * `dbias += sum_n dout`.
+ */
+export function layernormBackward(
+  dinp: FloatArray, // (N, C)
+  dweight: FloatArray | null, // (C)
+  dbias: FloatArray | null, // (C)
+  dout: FloatArray, // (N, C)
+  inp: FloatArray, // (N, C)
+  weight: FloatArray, // (C)
+  mean: FloatArray, // (N)
+  rstd: FloatArray, // (N)
+  N: number,
+  C: number,
+): void {
+  // Parameter gradients are summed over rows in float64 and added once, so the result does not
+  // depend on N through repeated float32 rounding.
+  const dw = dweight === null ? null : new Float64Array(C); // (C)
+  const db = dbias === null ? null : new Float64Array(C); // (C)
+  for (let n = 0; n < N; n++) {
+    const row = n * C;
+    const m = mean[n], s = rstd[n];
+    let gMean = 0, gxMean = 0;
+    for (let c = 0; c < C; c++) {
+      const xhat = (inp[row + c] - m) * s;
+      const g = dout[row + c] * weight[c];
+      gMean += g;
+      gxMean += g * xhat;
+    }
+    gMean /= C;
+    gxMean /= C;
+    for (let c = 0; c < C; c++) {
+      const xhat = (inp[row + c] - m) * s;
+      const d = dout[row + c];
+      if (dw !== null) dw[c] += d * xhat;
+      if (db !== null) db[c] += d;
+      dinp[row + c] = s * (d * weight[c] - gMean - xhat * gxMean);
+    }
+  }
+  if (dweight !== null && dw !== null) { for (let c = 0; c < C; c++) dweight[c] += dw[c]; }
+  if (dbias !== null && db !== null) { for (let c = 0; c < C; c++) dbias[c] += db[c]; }
+}

@@ -1,0 +1,180 @@
+/**
+ * LayerNorm over the last axis, WGSL. inp (N, C); one workgroup of 256 threads per row (looping
+ * over rows past 65535), each thread summing a fixed strided subset, then a fixed-order tree:
+ * deterministic. Backward: dinp per row; dweight/dbias reduced over N by the two-pass column
+ * scheme of kernels/linear/wgsl.ts (partials per chunk of rows, then summed in chunk order).
+ * CPU twin: kernels/layernorm/cpu.ts.
+ */
+import { f32, gridRows, type Kernel, u32 } from "../webgpu/kernel.ts";
+import { columnChunkRows, columnChunks } from "../linear/wgsl.ts";
+
+/** Workgroup tree sums over 256 threads; call from uniform control flow. */
+export const WG_REDUCE_256 = String.raw`
+var<workgroup> red: array<vec2f, 256>;
+fn wgSum2(v: vec2f, li: u32) -> vec2f {
+  red[li] = v;
+  workgroupBarrier();
+  for (var s = 128u; s > 0u; s >>= 1u) {
+    if (li < s) { red[li] = red[li] + red[li + s]; }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+`;
+
+const FORWARD = WG_REDUCE_256 + String.raw`
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) li: u32) {
+  let invC = 1.0 / f32(p.C);
+  for (var row = wg.x; row < p.N; row += nwg.x) {
+    let base = row * p.C;
+    var s = 0.0;
+    for (var c = li; c < p.C; c += 256u) { s += inp[base + c]; }
+    let m = wgSum2(vec2f(s, 0.0), li).x * invC;
+    var v = 0.0;
+    for (var c = li; c < p.C; c += 256u) { let d = inp[base + c] - m; v += d * d; }
+    let rs = 1.0 / sqrt(wgSum2(vec2f(v, 0.0), li).x * invC + p.eps);
+    for (var c = li; c < p.C; c += 256u) {
+      out[base + c] = (inp[base + c] - m) * rs * weight[c] + bias[c];
+    }
+    if (li == 0u) {
+      mean[row] = m;
+      rstd[row] = rs;
+    }
+  }
+}
+`;
+
+/** out (N, C), mean (N), rstd (N) from inp (N, C), weight (C), bias (C). */
+export function layernormForwardKernel(
+  out: GPUBuffer,
+  mean: GPUBuffer,
+  rstd: GPUBuffer,
+  inp: GPUBuffer,
+  weight: GPUBuffer,
+  bias: GPUBuffer,
+  N: number,
+  C: number,
+  eps: number,
+): Kernel {
+  return {
+    name: "layernorm_forward",
+    code: FORWARD,
+    inputs: [
+      { name: "inp", buffer: inp },
+      { name: "weight", buffer: weight },
+      { name: "bias", buffer: bias },
+    ],
+    outputs: [
+      { name: "out", buffer: out },
+      { name: "mean", buffer: mean },
+      { name: "rstd", buffer: rstd },
+    ],
+    uniforms: [u32("N", N), u32("C", C), f32("eps", eps)],
+    grid: gridRows(N),
+  };
+}
+
+const BACKWARD_INPUT = WG_REDUCE_256 + String.raw`
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) li: u32) {
+  let invC = 1.0 / f32(p.C);
+  for (var row = wg.x; row < p.N; row += nwg.x) {
+    let base = row * p.C;
+    let m = mean[row];
+    let rs = rstd[row];
+    // dnorm = weight * dout; dinp = (dnorm - mean(dnorm) - norm * mean(dnorm * norm)) * rstd.
+    var acc = vec2f(0.0, 0.0);
+    for (var c = li; c < p.C; c += 256u) {
+      let norm = (inp[base + c] - m) * rs;
+      let dnorm = weight[c] * dout[base + c];
+      acc = acc + vec2f(dnorm, dnorm * norm);
+    }
+    let sums = wgSum2(acc, li) * invC;
+    for (var c = li; c < p.C; c += 256u) {
+      let norm = (inp[base + c] - m) * rs;
+      let dnorm = weight[c] * dout[base + c];
+      dinp[base + c] = (dnorm - sums.x - norm * sums.y) * rs;
+    }
+  }
+}
+`;
+
+/** dinp (N, C), overwritten, from dout (N, C), inp (N, C), weight (C), mean (N), rstd (N). */
+export function layernormBackwardInputKernel(
+  dinp: GPUBuffer,
+  dout: GPUBuffer,
+  inp: GPUBuffer,
+  weight: GPUBuffer,
+  mean: GPUBuffer,
+  rstd: GPUBuffer,
+  N: number,
+  C: number,
+): Kernel {
+  return {
+    name: "layernorm_backward_input",
+    code: BACKWARD_INPUT,
+    inputs: [
+      { name: "dout", buffer: dout },
+      { name: "inp", buffer: inp },
+      { name: "weight", buffer: weight },
+      { name: "mean", buffer: mean },
+      { name: "rstd", buffer: rstd },
+    ],
+    outputs: [{ name: "dinp", buffer: dinp }],
+    uniforms: [u32("N", N), u32("C", C)],
+    grid: gridRows(N),
+  };
+}
+
+const BACKWARD_PARAMS_PARTIAL = String.raw`
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wg: vec3u) {
+  let col = gid.x;
+  if (col >= p.C) { return; }
+  let r0 = wg.y * p.rows;
+  let r1 = min(r0 + p.rows, p.N);
+  var sw = 0.0;
+  var sb = 0.0;
+  for (var r = r0; r < r1; r++) {
+    let d = dout[r * p.C + col];
+    sw += d * ((inp[r * p.C + col] - mean[r]) * rstd[r]);
+    sb += d;
+  }
+  pw[wg.y * p.C + col] = sw;
+  pb[wg.y * p.C + col] = sb;
+}
+`;
+
+/**
+ * Pass 1 of dweight/dbias: per chunk of rows, `pw[k, c] = sum dout * norm`, `pb[k, c] = sum dout`,
+ * pw and pb (chunks, C) with `chunks = columnChunks(N)`; pass 2 is `columnAccumulateKernel`.
+ */
+export function layernormParamsPartialKernel(
+  pw: GPUBuffer,
+  pb: GPUBuffer,
+  dout: GPUBuffer,
+  inp: GPUBuffer,
+  mean: GPUBuffer,
+  rstd: GPUBuffer,
+  N: number,
+  C: number,
+): Kernel {
+  return {
+    name: "layernorm_backward_params_partial",
+    code: BACKWARD_PARAMS_PARTIAL,
+    inputs: [
+      { name: "dout", buffer: dout },
+      { name: "inp", buffer: inp },
+      { name: "mean", buffer: mean },
+      { name: "rstd", buffer: rstd },
+    ],
+    outputs: [{ name: "pw", buffer: pw }, { name: "pb", buffer: pb }],
+    uniforms: [u32("N", N), u32("C", C), u32("rows", columnChunkRows(N))],
+    grid: [Math.ceil(C / 64), columnChunks(N), 1],
+  };
+}

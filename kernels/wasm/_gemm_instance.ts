@@ -1,0 +1,72 @@
+/**
+ * The one process-wide instance of the GEMM kernel module (kernels/wasm/gemm.wat), created on
+ * first use. Its linear memory only grows: a product that needs more than the largest one before
+ * it grows it once, later products reuse it without reallocation.
+ */
+import { GEMM_WASM_BASE64 } from "./gemm_wasm.ts";
+
+/** Exports of the kernel module; see kernels/wasm/gemm.wat for the packed layouts. */
+interface GemmExports {
+  memory: WebAssembly.Memory;
+  /** C work (mp*4, np*8) = packed A (mp panels) @ packed B (np panels); addresses in bytes. */
+  gemm(
+    mp: number,
+    np: number,
+    kpad: number,
+    kc: number,
+    ap: number,
+    bp: number,
+    cp: number,
+    ldc: number,
+  ): void;
+}
+
+const PAGE = 65536;
+/** wasm32 addresses are 32-bit: the memory can never exceed 4 GiB. */
+const MAX_BYTES = 65536 * PAGE;
+
+/** The kernel module plus a float32 view of its memory that follows growth. */
+export class GemmInstance {
+  readonly exports: GemmExports;
+  /** Float32 view of the whole linear memory (replaced when the memory grows). */
+  f32: Float32Array;
+
+  constructor(exports: GemmExports) {
+    this.exports = exports;
+    this.f32 = new Float32Array(exports.memory.buffer);
+  }
+
+  /** Grows the memory to at least `bytes` and returns the (possibly new) float32 view. */
+  reserve(bytes: number): Float32Array {
+    const memory = this.exports.memory;
+    if (bytes > memory.buffer.byteLength) {
+      if (bytes > MAX_BYTES) {
+        throw new RangeError(
+          `Cannot run the WASM GEMM: it needs ${bytes} bytes of scratch memory, over the 4 GiB ` +
+            "of wasm32",
+        );
+      }
+      memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / PAGE));
+      this.f32 = new Float32Array(memory.buffer);
+    }
+    return this.f32;
+  }
+}
+
+let instance: GemmInstance | null = null;
+
+/** The shared instance, compiled and instantiated synchronously on first call. */
+export function gemmInstance(): GemmInstance {
+  if (instance === null) {
+    const bytes = Uint8Array.from(atob(GEMM_WASM_BASE64), (ch) => ch.charCodeAt(0));
+    const module = new WebAssembly.Module(bytes);
+    const exports = new WebAssembly.Instance(module).exports as unknown as GemmExports;
+    instance = new GemmInstance(exports);
+  }
+  return instance;
+}
+
+/** Forgets the shared instance, so its memory can be garbage-collected. */
+export function releaseGemmInstance(): void {
+  instance = null;
+}

@@ -1,0 +1,140 @@
+/**
+ * WASM-SIMD GEMM over host Float32Arrays, the fast path of the CPU backend's products, with the
+ * semantics of `Backend.gemm` (`GemmOptions` in kernels/backend.ts; reference: `gemmRef` in
+ * kernels/gemm/cpu.ts).
+ *
+ * Per batch item: op(B) is packed once into 8-column panels, then op(A) is packed 128 rows at a
+ * time into 4-row panels and the kernel (kernels/wasm/gemm.wat) multiplies them with a 4x8
+ * register tile, K blocked by 256; the host finally applies alpha and beta while copying the
+ * chunk into C. Accumulation is float32 (the reference accumulates in float64).
+ *
+ * Deterministic: each element of C is a fixed sequence of float32 multiplies and adds that
+ * depends only on K (not on M, N, batch or the machine: no fused multiply-add).
+ */
+import { type GemmFn, gemmRef, resolveGemm } from "../gemm/cpu.ts";
+import { gemmInstance, releaseGemmInstance } from "./_gemm_instance.ts";
+import { MR, NR, packA, packB } from "./_gemm_pack.ts";
+
+/** K unroll of the kernel: K is zero-padded to a multiple of it. */
+const KU = 4;
+/** K block: a (256, 8) B panel (8 KiB) stays in L1 while it meets every A panel of the chunk. */
+const KC = 256;
+/** Rows of A per chunk: bounds the scratch memory to (B panels) + 128 * (K + N) floats. */
+const MC = 128;
+
+/**
+ * `C[p] = alpha op(A[p]) op(B[p]) + beta C[p]` for every batch item `p`, on Float32Arrays;
+ * `beta = 0` never reads C. Other array types (Float64Array, for finite differences) are passed
+ * to `gemmRef`.
+ *
+ * @example
+ * ```ts
+ * import { gemmF32 } from "./gemm_f32.ts";
+ * import assert from "node:assert/strict";
+ * const c = new Float32Array(4); // (2, 2)
+ * // (2, 2) @ (2, 2) swapping the columns
+ * gemmF32(c, new Float32Array([1, 2, 3, 4]), new Float32Array([0, 1, 1, 0]), 2, 2, 2);
+ * assert.deepEqual(c, new Float32Array([2, 1, 4, 3]));
+ * ```
+ */
+export const gemmF32: GemmFn = (c, a, b, M, N, K, opts) => {
+  if (!(c instanceof Float32Array && a instanceof Float32Array && b instanceof Float32Array)) {
+    gemmRef(c, a, b, M, N, K, opts);
+    return;
+  }
+  const g = resolveGemm(M, N, K, opts);
+  for (const [name, v] of [["M", M], ["N", N], ["K", K], ["batch", g.batch]] as const) {
+    if (!Number.isInteger(v) || v < 0) {
+      throw new RangeError(`Cannot run gemm: ${name} must be a non-negative integer, got ${v}`);
+    }
+  }
+  if (M === 0 || N === 0 || g.batch === 0) return;
+  // stored shapes: (M, K) or (K, M) for A, (K, N) or (N, K) for B
+  checkSpan("A", a.length, g.offsetA, g.strideA, g.batch, g.transA ? [K, M] : [M, K], g.lda);
+  checkSpan("B", b.length, g.offsetB, g.strideB, g.batch, g.transB ? [N, K] : [K, N], g.ldb);
+  checkSpan("C", c.length, g.offsetC, g.strideC, g.batch, [M, N], g.ldc);
+
+  const kpad = Math.max(KU, Math.ceil(K / KU) * KU);
+  const np = Math.ceil(N / NR), npad = np * NR;
+  const mc = Math.min(MC, Math.ceil(M / MR) * MR);
+  // scratch floats: B panels (npad, kpad) | A panels (mc, kpad) | C work (mc, npad)
+  const bOff = 0, aOff = npad * kpad, cOff = aOff + mc * kpad;
+  const inst = gemmInstance();
+  const f = inst.reserve((cOff + mc * npad) * 4);
+  const kernel = inst.exports.gemm;
+
+  // a batch stride of 0 (shared weight) packs once
+  let packedB = -1, packedA = -1;
+  for (let p = 0; p < g.batch; p++) {
+    const oa = g.offsetA + p * g.strideA;
+    const ob = g.offsetB + p * g.strideB;
+    const oc = g.offsetC + p * g.strideC;
+    if (ob !== packedB) {
+      packB(f, bOff, b, ob, g.ldb, g.transB, N, K, kpad);
+      packedB = ob;
+    }
+    for (let m0 = 0; m0 < M; m0 += mc) {
+      const m1 = Math.min(M, m0 + mc);
+      if (oa !== packedA || mc < M) {
+        packA(f, aOff, a, oa, g.lda, g.transA, m0, m1, K, kpad);
+        packedA = oa;
+      }
+      kernel(Math.ceil((m1 - m0) / MR), np, kpad, KC, aOff * 4, bOff * 4, cOff * 4, npad * 4);
+      storeC(c, oc + m0 * g.ldc, g.ldc, f, cOff, npad, m1 - m0, N, g.alpha, g.beta);
+    }
+  }
+};
+
+/**
+ * Drops the kernel instance and its scratch memory (which only grows, to the largest product so
+ * far); the next `gemmF32` call compiles a fresh one. For `Backend.destroy()`.
+ */
+export function releaseGemmF32(): void {
+  releaseGemmInstance();
+}
+
+/** `C rows = alpha W + beta C` from the C work (rows, npad) at `w`; beta = 0 never reads C. */
+function storeC(
+  c: Float32Array,
+  oc: number,
+  ldc: number,
+  f: Float32Array,
+  w: number,
+  npad: number,
+  rows: number,
+  N: number,
+  alpha: number,
+  beta: number,
+): void {
+  for (let i = 0; i < rows; i++, oc += ldc, w += npad) {
+    if (beta !== 0) {
+      for (let j = 0; j < N; j++) c[oc + j] = alpha * f[w + j] + beta * c[oc + j];
+    } else if (alpha !== 1) {
+      for (let j = 0; j < N; j++) c[oc + j] = alpha * f[w + j];
+    } else if (N >= 64) {
+      c.set(f.subarray(w, w + N), oc); // memcpy; a view per row costs more below 64
+    } else {
+      for (let j = 0; j < N; j++) c[oc + j] = f[w + j];
+    }
+  }
+}
+
+/** Throws a RangeError unless every element of a (rows, cols) batch with row stride ld exists. */
+function checkSpan(
+  name: string,
+  length: number,
+  offset: number,
+  stride: number,
+  batch: number,
+  [rows, cols]: number[],
+  ld: number,
+): void {
+  if (rows === 0 || cols === 0) return;
+  const last = offset + (batch - 1) * stride;
+  const lo = Math.min(offset, last), hi = Math.max(offset, last) + (rows - 1) * ld + cols - 1;
+  if (!(lo >= 0 && hi < length)) {
+    throw new RangeError(
+      `Cannot run gemm: ${name} needs elements ${lo}..${hi} but has length ${length}`,
+    );
+  }
+}

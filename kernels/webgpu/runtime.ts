@@ -1,0 +1,334 @@
+/**
+ * Dispatch machinery of the WebGPU backend: pipeline cache (keyed by WGSL source), one open
+ * command encoder that collects many dispatches and copies and is submitted in batches (on
+ * `read()`, `sync()` or every `BATCH` dispatches), a uniform ring, pooled scratch buffers, and
+ * error reporting (WGSL compile messages as `line:col`, validation errors) at the next
+ * `read()`/`sync()`.
+ */
+import { type Kernel, kernelSource, UNIFORM_SLOT_BYTES } from "./kernel.ts";
+
+/** Dispatches per submission: also the number of slots of the uniform ring. */
+const BATCH = 512;
+
+/** Usage of every storage buffer (a function: the GPU globals may be absent at import). */
+function storageUsage(): number {
+  return GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+}
+
+/** Rounds `bytes` up to a multiple of `to`. */
+function roundUp(bytes: number, to: number): number {
+  return Math.ceil(bytes / to) * to;
+}
+
+/** `line:col: message` lines for every error of a compilation, each with its source line. */
+function formatCompilation(name: string, code: string, info: GPUCompilationInfo): string | null {
+  const errors = info.messages.filter((m) => m.type === "error");
+  if (errors.length === 0) return null;
+  const source = code.split("\n");
+  const lines = errors.map((m) => {
+    const text = m.message.split("\n").map((s) => s.trim()).find((s) => s.length > 0) ?? "";
+    const src = source[m.lineNum - 1] ?? "";
+    return `  ${m.lineNum}:${m.linePos}: ${text}\n    ${m.lineNum} | ${src}`;
+  });
+  return `Cannot compile WGSL kernel "${name}":\n${lines.join("\n")}`;
+}
+
+/** Owns the encoder, pipelines and transient buffers of one backend on the shared device. */
+export class GpuRuntime {
+  readonly device: GPUDevice;
+  #pipelines = new Map<string, GPUComputePipeline>();
+  #layouts = new Map<string, { group: GPUBindGroupLayout; pipeline: GPUPipelineLayout }>();
+  #encoder: GPUCommandEncoder | null = null;
+  #pass: GPUComputePassEncoder | null = null;
+  #slots = 0;
+  #uniformHost = new ArrayBuffer(BATCH * UNIFORM_SLOT_BYTES);
+  #uniformView = new DataView(this.#uniformHost);
+  #uniformBuffer: GPUBuffer;
+  /** Buffers to destroy once the current batch is submitted (uploads, staging). */
+  #afterFlush: GPUBuffer[] = [];
+  /** Scratch buffers used by the current batch; reusable once it is submitted. */
+  #tempInUse: GPUBuffer[] = [];
+  #tempFree = new Map<number, GPUBuffer[]>();
+  #checks: Promise<string | null>[] = [];
+  #errors: string[] = [];
+  #onError = (e: Event) => {
+    this.#errors.push((e as GPUUncapturedErrorEvent).error.message);
+  };
+
+  constructor(device: GPUDevice) {
+    this.device = device;
+    this.#uniformBuffer = device.createBuffer({
+      label: "uniform ring",
+      size: BATCH * UNIFORM_SLOT_BYTES,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+    device.addEventListener("uncapturederror", this.#onError);
+  }
+
+  /** A zero-filled storage buffer of `bytes` (at least 4). */
+  createStorage(bytes: number, label?: string): GPUBuffer {
+    const size = roundUp(Math.max(bytes, 4), 4);
+    const limit = Math.min(
+      this.device.limits.maxBufferSize,
+      this.device.limits.maxStorageBufferBindingSize,
+    );
+    if (size > limit) {
+      throw new RangeError(
+        `Cannot allocate a GPU buffer of ${size} bytes: the device allows at most ${limit}`,
+      );
+    }
+    return this.device.createBuffer({ label, size, usage: storageUsage() });
+  }
+
+  /** A scratch storage buffer for the current batch (contents undefined). */
+  temp(bytes: number): GPUBuffer {
+    const size = roundUp(Math.max(bytes, 4), 256);
+    const free = this.#tempFree.get(size);
+    const buf = free?.pop() ?? this.createStorage(size, "scratch");
+    this.#tempInUse.push(buf);
+    return buf;
+  }
+
+  /** A new storage buffer holding `data`, destroyed after the current batch. */
+  upload(data: ArrayBufferView): GPUBuffer {
+    const size = roundUp(Math.max(data.byteLength, 4), 4);
+    const buf = this.device.createBuffer({ size, usage: storageUsage(), mappedAtCreation: true });
+    new Uint8Array(buf.getMappedRange()).set(
+      new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    );
+    buf.unmap();
+    this.#afterFlush.push(buf);
+    return buf;
+  }
+
+  /** Destroys `buf` once the work queued so far no longer needs it. */
+  release(buf: GPUBuffer): void {
+    if (this.#encoder === null) buf.destroy();
+    else this.#afterFlush.push(buf);
+  }
+
+  /** Writes `data` into `dst` at `offsetBytes`, ordered after all work queued before. */
+  write(dst: GPUBuffer, offsetBytes: number, data: ArrayBufferView): void {
+    if (data.byteLength === 0) return;
+    if (this.#encoder === null) {
+      this.device.queue.writeBuffer(
+        dst,
+        offsetBytes,
+        data.buffer as ArrayBuffer,
+        data.byteOffset,
+        data.byteLength,
+      );
+      return;
+    }
+    // Queued dispatches are not submitted yet: a queue write would overtake them.
+    const staging = this.upload(data);
+    this.copy(staging, 0, dst, offsetBytes, data.byteLength);
+  }
+
+  /** Copies `bytes` from `src` to `dst`, which must be different buffers. */
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    if (bytes === 0) return;
+    this.#endPass();
+    this.#encoderNow().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+  }
+
+  /** Encodes one kernel; inputs that alias an output are read from a scratch copy. */
+  dispatch(k: Kernel): void {
+    const [gx, gy, gz] = k.grid;
+    if (gx === 0 || gy === 0 || gz === 0) return;
+    if (gx > 65535 || gy > 65535 || gz > 65535) {
+      throw new RangeError(`Cannot dispatch kernel "${k.name}": grid ${k.grid} exceeds 65535`);
+    }
+    // Full ring: submit first, so that this dispatch and its alias copies share one batch.
+    if (this.#slots === BATCH) this.flush();
+    const outs = new Set(k.outputs.map((b) => b.buffer));
+    const inputBuffers = k.inputs.map((b) => {
+      if (!outs.has(b.buffer)) return b.buffer;
+      // WebGPU forbids one buffer bound read-only and writable in the same dispatch.
+      const copy = this.temp(b.buffer.size);
+      this.copy(b.buffer, 0, copy, 0, b.buffer.size);
+      return copy;
+    });
+    const code = kernelSource(k);
+    const pipeline = this.#pipeline(k.name, code, k.inputs.length, k.outputs.length);
+    const slot = this.#slots++;
+    const base = slot * UNIFORM_SLOT_BYTES;
+    k.uniforms.forEach((u, i) => {
+      const at = base + 4 * i;
+      if (u.type === "f32") this.#uniformView.setFloat32(at, u.value, true);
+      else if (u.type === "i32") this.#uniformView.setInt32(at, u.value, true);
+      else {
+        if (!Number.isInteger(u.value) || u.value < 0 || u.value > 0xffffffff) {
+          throw new RangeError(
+            `Cannot dispatch kernel "${k.name}": uniform ${u.name} = ${u.value} is not a u32`,
+          );
+        }
+        this.#uniformView.setUint32(at, u.value, true);
+      }
+    });
+    const entries: GPUBindGroupEntry[] = [
+      ...inputBuffers.map((buffer, i) => ({ binding: i, resource: { buffer } })),
+      ...k.outputs.map((b, i) => ({
+        binding: k.inputs.length + i,
+        resource: { buffer: b.buffer },
+      })),
+      {
+        binding: k.inputs.length + k.outputs.length,
+        resource: { buffer: this.#uniformBuffer, offset: base, size: UNIFORM_SLOT_BYTES },
+      },
+    ];
+    const group = this.device.createBindGroup({
+      layout: this.#layout(k.inputs.length, k.outputs.length).group,
+      entries,
+    });
+    const pass = this.#passNow();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, group);
+    pass.dispatchWorkgroups(gx, gy, gz);
+  }
+
+  /** Submits everything encoded so far. */
+  flush(): void {
+    if (this.#encoder === null) return;
+    this.#endPass();
+    if (this.#slots > 0) {
+      this.device.queue.writeBuffer(
+        this.#uniformBuffer,
+        0,
+        this.#uniformHost,
+        0,
+        this.#slots * UNIFORM_SLOT_BYTES,
+      );
+    }
+    this.device.queue.submit([this.#encoder.finish()]);
+    this.#encoder = null;
+    this.#slots = 0;
+    for (const b of this.#afterFlush) b.destroy();
+    this.#afterFlush = [];
+    // Later batches are ordered after this submission, so its scratch buffers can be reused.
+    for (const b of this.#tempInUse) {
+      const list = this.#tempFree.get(b.size) ?? [];
+      list.push(b);
+      this.#tempFree.set(b.size, list);
+    }
+    this.#tempInUse = [];
+  }
+
+  /** Host copy of `bytes` of `src` from `offsetBytes`, after all queued work. */
+  async read(src: GPUBuffer, offsetBytes: number, bytes: number): Promise<ArrayBuffer> {
+    const size = roundUp(Math.max(bytes, 4), 4);
+    const staging = this.device.createBuffer({
+      size,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    this.copy(src, offsetBytes, staging, 0, bytes);
+    this.flush();
+    try {
+      await staging.mapAsync(GPUMapMode.READ);
+      const out = staging.getMappedRange(0, size).slice(0, bytes);
+      staging.unmap();
+      await this.#throwErrors();
+      return out;
+    } catch (e) {
+      await this.#throwErrors();
+      throw e;
+    } finally {
+      staging.destroy();
+    }
+  }
+
+  /** Waits for all queued work; throws the first compile or validation error since last time. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    await this.#throwErrors();
+  }
+
+  /** Frees the pooled buffers and detaches from the device (which stays, shared). */
+  destroy(): void {
+    this.flush();
+    this.device.removeEventListener("uncapturederror", this.#onError);
+    for (const list of this.#tempFree.values()) for (const b of list) b.destroy();
+    this.#tempFree.clear();
+    this.#uniformBuffer.destroy();
+  }
+
+  async #throwErrors(): Promise<void> {
+    const checks = this.#checks;
+    this.#checks = [];
+    const compile = (await Promise.all(checks)).filter((m): m is string => m !== null);
+    // Work that used a broken pipeline reports follow-up validation errors: let them arrive
+    // now, so that they are dropped with this report instead of failing a later call.
+    if (compile.length > 0) await this.device.queue.onSubmittedWorkDone();
+    const errors = this.#errors;
+    this.#errors = [];
+    if (compile.length > 0) throw new Error(compile.join("\n"));
+    if (errors.length > 0) {
+      throw new Error(`Cannot run WebGPU work: ${errors.map((m) => m.trim()).join("; ")}`);
+    }
+  }
+
+  #encoderNow(): GPUCommandEncoder {
+    if (this.#encoder === null) this.#encoder = this.device.createCommandEncoder();
+    return this.#encoder;
+  }
+
+  #passNow(): GPUComputePassEncoder {
+    if (this.#pass === null) this.#pass = this.#encoderNow().beginComputePass();
+    return this.#pass;
+  }
+
+  #endPass(): void {
+    if (this.#pass !== null) {
+      this.#pass.end();
+      this.#pass = null;
+    }
+  }
+
+  #layout(nIn: number, nOut: number) {
+    const key = `${nIn},${nOut}`;
+    let layout = this.#layouts.get(key);
+    if (layout === undefined) {
+      const entries: GPUBindGroupLayoutEntry[] = [];
+      for (let i = 0; i < nIn + nOut; i++) {
+        entries.push({
+          binding: i,
+          visibility: GPUShaderStage.COMPUTE,
+          buffer: { type: i < nIn ? "read-only-storage" : "storage" },
+        });
+      }
+      entries.push({
+        binding: nIn + nOut,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer: { type: "uniform" },
+      });
+      const group = this.device.createBindGroupLayout({ entries });
+      const pipeline = this.device.createPipelineLayout({ bindGroupLayouts: [group] });
+      layout = { group, pipeline };
+      this.#layouts.set(key, layout);
+    }
+    return layout;
+  }
+
+  #pipeline(name: string, code: string, nIn: number, nOut: number): GPUComputePipeline {
+    let pipeline = this.#pipelines.get(code);
+    if (pipeline === undefined) {
+      const module = this.device.createShaderModule({ label: name, code });
+      this.#checks.push(
+        module.getCompilationInfo().then((info) => {
+          const message = formatCompilation(name, code, info);
+          // A broken source must report again if dispatched again, not hit the cache.
+          if (message !== null) this.#pipelines.delete(code);
+          return message;
+        }),
+      );
+      pipeline = this.device.createComputePipeline({
+        label: name,
+        layout: this.#layout(nIn, nOut).pipeline,
+        compute: { module, entryPoint: "main" },
+      });
+      this.#pipelines.set(code, pipeline);
+    }
+    return pipeline;
+  }
+}

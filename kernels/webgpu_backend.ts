@@ -1,0 +1,687 @@
+/**
+ * The WebGPU backend: `Backend` (kernels/backend.ts) on WGSL kernels. Every call validates its
+ * operands on the host (out-of-bounds storage access is clamped silently by WebGPU, so a wrong
+ * size would otherwise give wrong numbers, not an error), builds a kernel record from the family's
+ * wgsl.ts and encodes it; work is submitted in batches and `read()`/`sync()` wait for it.
+ * Composite ops (linear, attention) are sequences of GEMM and row-kernel dispatches.
+ */
+import type { AdamWOptions, Backend, GemmOptions, RandomAddress, Tensor } from "./backend.ts";
+import { resolveGemm } from "./gemm/cpu.ts";
+import { type GemmArgs, gemmKernel } from "./gemm/wgsl.ts";
+import {
+  biasAddKernel,
+  columnAccumulateKernel,
+  columnChunks,
+  columnPartialKernel,
+} from "./linear/wgsl.ts";
+import {
+  layernormBackwardInputKernel,
+  layernormForwardKernel,
+  layernormParamsPartialKernel,
+} from "./layernorm/wgsl.ts";
+import { maskedSoftmaxKernel, softmaxBackwardKernel } from "./attention/wgsl.ts";
+import {
+  geluBackwardKernel,
+  geluForwardKernel,
+  siluBackwardKernel,
+  siluForwardKernel,
+} from "./activation/wgsl.ts";
+import {
+  addPeriodicKernel,
+  axpbyKernel,
+  copy2dKernel,
+  fillKernel,
+  gatherRowsKernel,
+  rowSumSqDiffKernel,
+  scaleRowsKernel,
+} from "./elementwise/wgsl.ts";
+import { adamwKernel } from "./adamw/wgsl.ts";
+import { randnKernel } from "./rng/wgsl.ts";
+import { positionalTable as positionalTableHost } from "./positional/cpu.ts";
+import { type AdapterDescription, adapterDescription, getGpuDevice } from "./webgpu/device.ts";
+import type { Kernel } from "./webgpu/kernel.ts";
+import { GpuRuntime } from "./webgpu/runtime.ts";
+import { GpuTensor } from "./webgpu/tensor.ts";
+
+/** Largest batch of one GEMM dispatch (the z axis of the grid). */
+const MAX_BATCH = 65535;
+
+function isCount(x: number): boolean {
+  return Number.isInteger(x) && x >= 0 && x <= 0xffffffff;
+}
+
+/** Implements `Backend` with WGSL compute shaders on the process-wide `GPUDevice`. */
+export class WebGpuBackend implements Backend {
+  readonly kind = "webgpu" as const;
+  readonly runtime: GpuRuntime;
+  readonly adapter: AdapterDescription | null;
+  /** Bound where a kernel's optional operand is absent (never read). */
+  #placeholder: GPUBuffer;
+  #destroyed = false;
+  /** Tensors not freed yet: `destroy()` releases their buffers. */
+  #live = new Set<GpuTensor>();
+
+  constructor(device: GPUDevice, adapter: AdapterDescription | null) {
+    this.runtime = new GpuRuntime(device);
+    this.adapter = adapter;
+    this.#placeholder = this.runtime.createStorage(4, "placeholder");
+  }
+
+  describe(): string {
+    const a = this.adapter;
+    if (a === null) return "webgpu";
+    const name = a.description || [a.vendor, a.architecture, a.device].filter((s) => s).join(" ");
+    return `webgpu (${name}${a.isSoftwareAdapter ? ", software adapter" : ""})`;
+  }
+
+  // ---- memory ------------------------------------------------------------------------------
+
+  tensor(shape: readonly number[], data?: ArrayLike<number>): Tensor {
+    this.#alive("tensor");
+    for (const d of shape) {
+      if (!isCount(d)) {
+        throw new RangeError(`Cannot create tensor: shape [${shape}] has a non-integer dimension`);
+      }
+    }
+    const size = shape.reduce((a, b) => a * b, 1);
+    if (data !== undefined && data.length !== size) {
+      throw new RangeError(
+        `Cannot create tensor of shape [${shape}]: data has ${data.length} elements, not ${size}`,
+      );
+    }
+    const t = new GpuTensor(shape, size, this.runtime.createStorage(size * 4, `[${shape}]`));
+    this.#live.add(t);
+    if (data !== undefined && size > 0) {
+      const f = data instanceof Float32Array ? data : Float32Array.from(data);
+      this.runtime.write(t.buffer, 0, f);
+    }
+    return t;
+  }
+
+  write(t: Tensor, data: Float32Array, offset = 0): void {
+    const g = this.#need(t, offset + data.length, "write", "t");
+    if (!isCount(offset)) throw new RangeError(`Cannot write: offset ${offset} is not a count`);
+    this.runtime.write(g.buffer, offset * 4, data);
+  }
+
+  async read(t: Tensor): Promise<Float32Array> {
+    const g = this.#need(t, 0, "read", "t");
+    if (g.size === 0) {
+      await this.runtime.sync();
+      return new Float32Array(0);
+    }
+    return new Float32Array(await this.runtime.read(g.buffer, 0, g.size * 4));
+  }
+
+  fill(t: Tensor, value: number): void {
+    const g = this.#need(t, 0, "fill", "t");
+    this.runtime.dispatch(fillKernel(g.buffer, value, g.size));
+  }
+
+  copy(dst: Tensor, src: Tensor, n?: number, dstOffset = 0, srcOffset = 0): void {
+    const count = n ?? src.size - srcOffset;
+    const s = this.#need(src, srcOffset + count, "copy", "src");
+    const d = this.#need(dst, dstOffset + count, "copy", "dst");
+    if (s.buffer !== d.buffer) {
+      this.runtime.copy(s.buffer, srcOffset * 4, d.buffer, dstOffset * 4, count * 4);
+    } else {
+      this.runtime.dispatch(copy2dKernel(d.buffer, s.buffer, 1, count, 0, dstOffset, 0, srcOffset));
+    }
+  }
+
+  copy2d(
+    dst: Tensor,
+    src: Tensor,
+    rows: number,
+    cols: number,
+    dstStride: number,
+    dstOffset: number,
+    srcStride: number,
+    srcOffset: number,
+  ): void {
+    const empty = rows === 0 || cols === 0;
+    const d = this.#need(
+      dst,
+      empty ? 0 : dstOffset + (rows - 1) * dstStride + cols,
+      "copy2d",
+      "dst",
+    );
+    const s = this.#need(
+      src,
+      empty ? 0 : srcOffset + (rows - 1) * srcStride + cols,
+      "copy2d",
+      "src",
+    );
+    this.runtime.dispatch(
+      copy2dKernel(d.buffer, s.buffer, rows, cols, dstStride, dstOffset, srcStride, srcOffset),
+    );
+  }
+
+  free(t: Tensor): void {
+    const g = this.#need(t, 0, "free", "t");
+    g.freed = true;
+    this.#live.delete(g);
+    this.runtime.release(g.buffer);
+  }
+
+  sync(): Promise<void> {
+    return this.runtime.sync();
+  }
+
+  // ---- element-wise ------------------------------------------------------------------------
+
+  axpby(out: Tensor, a: Tensor, alpha: number, b: Tensor, beta: number, n: number): void {
+    const o = this.#need(out, n, "axpby", "out");
+    const x = this.#need(a, n, "axpby", "a");
+    const y = this.#need(b, n, "axpby", "b");
+    this.runtime.dispatch(axpbyKernel(o.buffer, x.buffer, alpha, y.buffer, beta, n));
+  }
+
+  addPeriodic(out: Tensor, inp: Tensor, row: Tensor, n: number, period: number): void {
+    if (period <= 0 && n > 0) throw new RangeError(`Cannot addPeriodic: period ${period} <= 0`);
+    const o = this.#need(out, n, "addPeriodic", "out");
+    const i = this.#need(inp, n, "addPeriodic", "inp");
+    const r = this.#need(row, Math.min(period, n), "addPeriodic", "row");
+    this.runtime.dispatch(addPeriodicKernel(o.buffer, i.buffer, r.buffer, n, period));
+  }
+
+  scaleRows(out: Tensor, inp: Tensor, s: Tensor, R: number, C: number): void {
+    const o = this.#need(out, R * C, "scaleRows", "out");
+    const i = this.#need(inp, R * C, "scaleRows", "inp");
+    const k = this.#need(s, R, "scaleRows", "s");
+    this.runtime.dispatch(scaleRowsKernel(o.buffer, i.buffer, k.buffer, R, C));
+  }
+
+  rowSumSqDiff(out: Tensor, a: Tensor, b: Tensor, w: Tensor | null, R: number, C: number): void {
+    const o = this.#need(out, R, "rowSumSqDiff", "out");
+    const x = this.#need(a, R * C, "rowSumSqDiff", "a");
+    const y = this.#need(b, R * C, "rowSumSqDiff", "b");
+    const wt = w === null ? null : this.#need(w, R * C, "rowSumSqDiff", "w");
+    this.runtime.dispatch(
+      rowSumSqDiffKernel(
+        o.buffer,
+        x.buffer,
+        y.buffer,
+        wt?.buffer ?? this.#placeholder,
+        wt !== null,
+        R,
+        C,
+      ),
+    );
+  }
+
+  gatherRows(out: Tensor, table: Tensor, index: Int32Array, C: number): void {
+    const R = index.length;
+    const o = this.#need(out, R * C, "gatherRows", "out");
+    const t = this.#need(table, 0, "gatherRows", "table");
+    const rows = C > 0 ? Math.floor(t.size / C) : 0;
+    for (let r = 0; r < R; r++) {
+      if (index[r] < 0 || index[r] >= rows) {
+        throw new RangeError(
+          `Cannot gatherRows: index[${r}] = ${index[r]} is outside the table's ${rows} rows`,
+        );
+      }
+    }
+    if (R === 0 || C === 0) return;
+    const idx = this.runtime.upload(index);
+    this.runtime.dispatch(gatherRowsKernel(o.buffer, t.buffer, idx, R, C));
+  }
+
+  // ---- matmul ------------------------------------------------------------------------------
+
+  gemm(c: Tensor, a: Tensor, b: Tensor, M: number, N: number, K: number, opts?: GemmOptions): void {
+    const g = resolveGemm(M, N, K, opts);
+    if (![M, N, K, g.batch, g.lda, g.ldb, g.ldc].every(isCount)) {
+      throw new RangeError(`Cannot gemm: dimensions must be counts (M ${M}, N ${N}, K ${K})`);
+    }
+    const last = (offset: number, stride: number, rows: number, cols: number, ld: number) =>
+      rows === 0 || cols === 0 || g.batch === 0
+        ? 0
+        : offset + (g.batch - 1) * stride + (rows - 1) * ld + cols;
+    const ta = this.#need(
+      a,
+      last(g.offsetA, g.strideA, g.transA ? K : M, g.transA ? M : K, g.lda),
+      "gemm",
+      "a",
+    );
+    const tb = this.#need(
+      b,
+      last(g.offsetB, g.strideB, g.transB ? N : K, g.transB ? K : N, g.ldb),
+      "gemm",
+      "b",
+    );
+    const tc = this.#need(c, last(g.offsetC, g.strideC, M, N, g.ldc), "gemm", "c");
+    this.#gemm(tc.buffer, ta.buffer, tb.buffer, { M, N, K, ...g });
+  }
+
+  // ---- linear ------------------------------------------------------------------------------
+
+  linearForward(
+    out: Tensor,
+    inp: Tensor,
+    weight: Tensor,
+    bias: Tensor | null,
+    N: number,
+    C: number,
+    OC: number,
+  ): void {
+    // out (N, OC) = inp (N, C) @ weight (OC, C)^T
+    this.gemm(out, inp, weight, N, OC, C, { transB: true });
+    if (bias !== null) {
+      const o = this.#need(out, N * OC, "linearForward", "out");
+      const bs = this.#need(bias, OC, "linearForward", "bias");
+      this.runtime.dispatch(biasAddKernel(o.buffer, bs.buffer, N, OC));
+    }
+  }
+
+  linearBackward(
+    dinp: Tensor | null,
+    dweight: Tensor | null,
+    dbias: Tensor | null,
+    dout: Tensor,
+    inp: Tensor,
+    weight: Tensor,
+    N: number,
+    C: number,
+    OC: number,
+  ): void {
+    // dinp (N, C) = dout (N, OC) @ weight (OC, C)
+    if (dinp !== null) this.gemm(dinp, dout, weight, N, C, OC);
+    // dweight (OC, C) += dout^T (OC, N) @ inp (N, C)
+    if (dweight !== null) this.gemm(dweight, dout, inp, OC, C, N, { transA: true, beta: 1 });
+    if (dbias !== null && OC > 0) {
+      const db = this.#need(dbias, OC, "linearBackward", "dbias");
+      const d = this.#need(dout, N * OC, "linearBackward", "dout");
+      if (N === 0) return;
+      // dbias (OC) += column sums of dout (N, OC), two deterministic passes.
+      const chunks = columnChunks(N);
+      const partial = this.runtime.temp(chunks * OC * 4); // (chunks, OC)
+      this.runtime.dispatch(columnPartialKernel(partial, d.buffer, N, OC));
+      this.runtime.dispatch(columnAccumulateKernel(db.buffer, partial, chunks, OC));
+    }
+  }
+
+  // ---- layernorm ---------------------------------------------------------------------------
+
+  layernormForward(
+    out: Tensor,
+    mean: Tensor,
+    rstd: Tensor,
+    inp: Tensor,
+    weight: Tensor,
+    bias: Tensor,
+    N: number,
+    C: number,
+    eps: number,
+  ): void {
+    const m = "layernormForward";
+    this.runtime.dispatch(
+      layernormForwardKernel(
+        this.#need(out, N * C, m, "out").buffer,
+        this.#need(mean, N, m, "mean").buffer,
+        this.#need(rstd, N, m, "rstd").buffer,
+        this.#need(inp, N * C, m, "inp").buffer,
+        this.#need(weight, C, m, "weight").buffer,
+        this.#need(bias, C, m, "bias").buffer,
+        N,
+        C,
+        eps,
+      ),
+    );
+  }
+
+  layernormBackward(
+    dinp: Tensor,
+    dweight: Tensor | null,
+    dbias: Tensor | null,
+    dout: Tensor,
+    inp: Tensor,
+    weight: Tensor,
+    mean: Tensor,
+    rstd: Tensor,
+    N: number,
+    C: number,
+  ): void {
+    const m = "layernormBackward";
+    const d = this.#need(dout, N * C, m, "dout").buffer;
+    const x = this.#need(inp, N * C, m, "inp").buffer;
+    const mu = this.#need(mean, N, m, "mean").buffer;
+    const rs = this.#need(rstd, N, m, "rstd").buffer;
+    this.runtime.dispatch(
+      layernormBackwardInputKernel(
+        this.#need(dinp, N * C, m, "dinp").buffer,
+        d,
+        x,
+        this.#need(weight, C, m, "weight").buffer,
+        mu,
+        rs,
+        N,
+        C,
+      ),
+    );
+    if ((dweight === null && dbias === null) || N === 0 || C === 0) return;
+    const dw = dweight === null ? null : this.#need(dweight, C, m, "dweight").buffer;
+    const db = dbias === null ? null : this.#need(dbias, C, m, "dbias").buffer;
+    const chunks = columnChunks(N);
+    const pw = this.runtime.temp(chunks * C * 4); // (chunks, C)
+    const pb = this.runtime.temp(chunks * C * 4); // (chunks, C)
+    this.runtime.dispatch(layernormParamsPartialKernel(pw, pb, d, x, mu, rs, N, C));
+    if (dw !== null) this.runtime.dispatch(columnAccumulateKernel(dw, pw, chunks, C));
+    if (db !== null) this.runtime.dispatch(columnAccumulateKernel(db, pb, chunks, C));
+  }
+
+  // ---- attention ---------------------------------------------------------------------------
+
+  attentionForward(
+    out: Tensor,
+    att: Tensor,
+    qkv: Tensor,
+    keyMask: Tensor | null,
+    B: number,
+    T: number,
+    C: number,
+    NH: number,
+  ): void {
+    const m = "attentionForward";
+    const hs = this.#headSize(m, C, NH);
+    const o = this.#need(out, B * T * C, m, "out").buffer; // (B, T, C)
+    const a = this.#need(att, B * NH * T * T, m, "att").buffer; // (B, NH, T, T)
+    const x = this.#need(qkv, B * T * 3 * C, m, "qkv").buffer; // (B, T, 3C)
+    const mask = keyMask === null ? null : this.#need(keyMask, B * T, m, "keyMask").buffer;
+    if (B * T * NH === 0) return;
+    const heads = this.#heads(B, T, C, NH);
+    // att[b, h] (T, T) = Q_bh (T, hs) @ K_bh^T / sqrt(hs)
+    this.#gemm(a, x, x, {
+      ...heads.base,
+      M: T,
+      N: T,
+      K: hs,
+      transB: true,
+      alpha: 1 / Math.sqrt(hs),
+      ...heads.qkv("A", 0),
+      ...heads.qkv("B", C),
+      ...heads.att("C"),
+    });
+    this.runtime.dispatch(
+      maskedSoftmaxKernel(a, mask ?? this.#placeholder, mask !== null, B, NH, T),
+    );
+    // out[b, :, h] (T, hs) = att[b, h] (T, T) @ V_bh (T, hs)
+    this.#gemm(o, a, x, {
+      ...heads.base,
+      M: T,
+      N: hs,
+      K: T,
+      ...heads.att("A"),
+      ...heads.qkv("B", 2 * C),
+      ...heads.out("C"),
+    });
+  }
+
+  attentionBackward(
+    dqkv: Tensor,
+    datt: Tensor,
+    dout: Tensor,
+    qkv: Tensor,
+    att: Tensor,
+    B: number,
+    T: number,
+    C: number,
+    NH: number,
+  ): void {
+    const m = "attentionBackward";
+    const hs = this.#headSize(m, C, NH);
+    const dx = this.#need(dqkv, B * T * 3 * C, m, "dqkv").buffer; // (B, T, 3C)
+    const da = this.#need(datt, B * NH * T * T, m, "datt").buffer; // (B, NH, T, T)
+    const d = this.#need(dout, B * T * C, m, "dout").buffer; // (B, T, C)
+    const x = this.#need(qkv, B * T * 3 * C, m, "qkv").buffer; // (B, T, 3C)
+    const a = this.#need(att, B * NH * T * T, m, "att").buffer; // (B, NH, T, T)
+    if (B * T * NH === 0) return;
+    const heads = this.#heads(B, T, C, NH);
+    const scale = 1 / Math.sqrt(hs);
+    // datt[b, h] (T, T) = dout_bh (T, hs) @ V_bh^T
+    this.#gemm(da, d, x, {
+      ...heads.base,
+      M: T,
+      N: T,
+      K: hs,
+      transB: true,
+      ...heads.out("A"),
+      ...heads.qkv("B", 2 * C),
+      ...heads.att("C"),
+    });
+    // dV_bh (T, hs) = att[b, h]^T (T, T) @ dout_bh (T, hs)
+    this.#gemm(dx, a, d, {
+      ...heads.base,
+      M: T,
+      N: hs,
+      K: T,
+      transA: true,
+      ...heads.att("A"),
+      ...heads.out("B"),
+      ...heads.qkv("C", 2 * C),
+    });
+    // datt ← dpreatt, in place: softmax backward (masked keys have att = 0, so they get 0)
+    this.runtime.dispatch(softmaxBackwardKernel(da, a, B * NH * T, T));
+    // dQ_bh (T, hs) = dpreatt (T, T) @ K_bh (T, hs) / sqrt(hs)
+    this.#gemm(dx, da, x, {
+      ...heads.base,
+      M: T,
+      N: hs,
+      K: T,
+      alpha: scale,
+      ...heads.att("A"),
+      ...heads.qkv("B", C),
+      ...heads.qkv("C", 0),
+    });
+    // dK_bh (T, hs) = dpreatt^T (T, T) @ Q_bh (T, hs) / sqrt(hs)
+    this.#gemm(dx, da, x, {
+      ...heads.base,
+      M: T,
+      N: hs,
+      K: T,
+      transA: true,
+      alpha: scale,
+      ...heads.att("A"),
+      ...heads.qkv("B", 0),
+      ...heads.qkv("C", C),
+    });
+  }
+
+  // ---- activations -------------------------------------------------------------------------
+
+  geluForward(out: Tensor, inp: Tensor, n: number): void {
+    const o = this.#need(out, n, "geluForward", "out");
+    const i = this.#need(inp, n, "geluForward", "inp");
+    this.runtime.dispatch(geluForwardKernel(o.buffer, i.buffer, n));
+  }
+
+  geluBackward(dinp: Tensor, inp: Tensor, dout: Tensor, n: number): void {
+    const di = this.#need(dinp, n, "geluBackward", "dinp");
+    const i = this.#need(inp, n, "geluBackward", "inp");
+    const d = this.#need(dout, n, "geluBackward", "dout");
+    this.runtime.dispatch(geluBackwardKernel(di.buffer, i.buffer, d.buffer, n));
+  }
+
+  siluForward(out: Tensor, inp: Tensor, n: number): void {
+    const o = this.#need(out, n, "siluForward", "out");
+    const i = this.#need(inp, n, "siluForward", "inp");
+    this.runtime.dispatch(siluForwardKernel(o.buffer, i.buffer, n));
+  }
+
+  siluBackward(dinp: Tensor, inp: Tensor, dout: Tensor, n: number): void {
+    const di = this.#need(dinp, n, "siluBackward", "dinp");
+    const i = this.#need(inp, n, "siluBackward", "inp");
+    const d = this.#need(dout, n, "siluBackward", "dout");
+    this.runtime.dispatch(siluBackwardKernel(di.buffer, i.buffer, d.buffer, n));
+  }
+
+  // ---- tables, optimiser, randomness -------------------------------------------------------
+
+  /**
+   * Built on the host by the CPU twin (PyTorch's float32 steps) and uploaded, so both backends
+   * hold the same bits: WGSL's sin/cos promise accuracy only on [-pi, pi] and its exp is a few
+   * ulp off, which at p ~ 5000 would cost ~1e-3; the table is made once per model.
+   */
+  positionalTable(out: Tensor, maxLen: number, C: number): void {
+    const o = this.#need(out, maxLen * C, "positionalTable", "out");
+    if (!isCount(maxLen) || !isCount(C) || C % 2 !== 0) {
+      throw new RangeError(`Cannot run positionalTable: C must be even, got ${C}`);
+    }
+    const pe = new Float32Array(maxLen * C); // (maxLen, C)
+    positionalTableHost(pe, maxLen, C);
+    this.runtime.write(o.buffer, 0, pe);
+  }
+
+  adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, n: number, opts: AdamWOptions): void {
+    if (!Number.isInteger(opts.step) || opts.step < 1) {
+      throw new RangeError(`Cannot run adamw: step ${opts.step} is not a 1-based integer`);
+    }
+    const p = this.#need(param, n, "adamw", "param");
+    const g = this.#need(grad, n, "adamw", "grad");
+    const mm = this.#need(m, n, "adamw", "m");
+    const vv = this.#need(v, n, "adamw", "v");
+    this.runtime.dispatch(adamwKernel(p.buffer, g.buffer, mm.buffer, vv.buffer, n, opts));
+  }
+
+  randn(out: Tensor, n: number, addr: RandomAddress): void {
+    const o = this.#need(out, n, "randn", "out");
+    for (const [k, v] of Object.entries(addr)) {
+      if (!isCount(v)) throw new RangeError(`Cannot run randn: ${k} ${v} is not a u32`);
+    }
+    this.runtime.dispatch(randnKernel(o.buffer, n, addr.seed, addr.stream, addr.offset));
+  }
+
+  /**
+   * Frees every tensor of this backend and its pipelines and scratch buffers; queued work is
+   * submitted first. The shared device stays for its other users (onnxruntime-web).
+   */
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.runtime.flush();
+    for (const t of this.#live) {
+      t.freed = true;
+      t.buffer.destroy();
+    }
+    this.#live.clear();
+    this.#destroyed = true;
+    this.runtime.destroy();
+    this.#placeholder.destroy();
+  }
+
+  // ---- beyond the interface: debug kernels and interop ------------------------------------
+
+  /** The GPU buffer behind `t` (for onnxruntime-web interop and debug kernels). */
+  bufferOf(t: Tensor): GPUBuffer {
+    return this.#need(t, 0, "bufferOf", "t").buffer;
+  }
+
+  /** Encodes an arbitrary kernel record (debug kernels, tests). */
+  dispatch(k: Kernel): void {
+    this.#alive("dispatch");
+    this.runtime.dispatch(k);
+  }
+
+  // ---- helpers -----------------------------------------------------------------------------
+
+  #alive(method: string): void {
+    if (this.#destroyed) throw new Error(`Cannot call ${method}(): the backend was destroyed`);
+  }
+
+  /** `t` as this backend's tensor, checked to hold at least `elements` floats. */
+  #need(t: Tensor, elements: number, method: string, name: string): GpuTensor {
+    this.#alive(method);
+    if (!(t instanceof GpuTensor)) {
+      throw new TypeError(`Cannot call ${method}(): ${name} belongs to the ${t.owner} backend`);
+    }
+    if (t.freed) throw new Error(`Cannot call ${method}(): ${name} was freed`);
+    if (!Number.isFinite(elements) || elements > t.size) {
+      throw new RangeError(
+        `Cannot call ${method}(): ${name} [${t.shape}] has ${t.size} elements, needs ${elements}`,
+      );
+    }
+    return t;
+  }
+
+  #headSize(method: string, C: number, NH: number): number {
+    if (!Number.isInteger(NH) || NH <= 0 || C % NH !== 0) {
+      throw new RangeError(`Cannot call ${method}(): C ${C} is not divisible by NH ${NH}`);
+    }
+    return C / NH;
+  }
+
+  /**
+   * Strided per-(batch, head) views for attention's GEMMs, batch index = b * NH + h:
+   * Q/K/V_bh (T, hs) inside qkv (B, T, 3C) at column offset `col` + h*hs; att[b, h] (T, T);
+   * out_bh (T, hs) inside out (B, T, C).
+   */
+  #heads(B: number, T: number, C: number, NH: number) {
+    const hs = C / NH;
+    const base: GemmArgs = {
+      M: 0,
+      N: 0,
+      K: 0,
+      transA: false,
+      transB: false,
+      alpha: 1,
+      beta: 0,
+      lda: 0,
+      ldb: 0,
+      ldc: 0,
+      offsetA: 0,
+      offsetB: 0,
+      offsetC: 0,
+      batch: B * NH,
+      inner: NH,
+      strideA: 0,
+      strideB: 0,
+      strideC: 0,
+    };
+    return {
+      base,
+      qkv: (side: Side, col: number) => view(side, col, 3 * C, hs, T * 3 * C),
+      att: (side: Side) => view(side, 0, T, T * T, NH * T * T),
+      out: (side: Side) => view(side, 0, C, hs, T * C),
+    };
+  }
+
+  #gemm(c: GPUBuffer, a: GPUBuffer, b: GPUBuffer, g: GemmArgs): void {
+    if (g.M === 0 || g.N === 0 || g.batch === 0) return;
+    if (g.batch > MAX_BATCH) {
+      throw new RangeError(`Cannot gemm: batch ${g.batch} exceeds ${MAX_BATCH}`);
+    }
+    this.runtime.dispatch(gemmKernel(c, a, b, g));
+  }
+}
+
+type Side = "A" | "B" | "C";
+
+/** One GEMM operand as a 2-level batched strided view: offset, leading dim, inner/outer strides. */
+function view(
+  side: Side,
+  offset: number,
+  ld: number,
+  stride: number,
+  outer: number,
+): Partial<GemmArgs> {
+  switch (side) {
+    case "A":
+      return { offsetA: offset, lda: ld, strideA: stride, outerStrideA: outer };
+    case "B":
+      return { offsetB: offset, ldb: ld, strideB: stride, outerStrideB: outer };
+    case "C":
+      return { offsetC: offset, ldc: ld, strideC: stride, outerStrideC: outer };
+  }
+}
+
+/**
+ * The WebGPU backend on the process-wide device (`getGpuDevice()`).
+ *
+ * @param options.powerPreference adapter choice on first device creation.
+ * @param options.adapter use this adapter (first device creation only).
+ */
+export async function createWebGpuBackend(
+  options: { powerPreference?: GPUPowerPreference; adapter?: GPUAdapter } = {},
+): Promise<WebGpuBackend> {
+  const device = await getGpuDevice(options);
+  return new WebGpuBackend(device, await adapterDescription(options.adapter));
+}

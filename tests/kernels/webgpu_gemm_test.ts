@@ -1,0 +1,118 @@
+/** WGSL GEMM against the reference loops `gemmRef` (float64 accumulation). */
+import assert from "node:assert/strict";
+import type { GemmOptions } from "../../kernels/backend.ts";
+import { gemmRef } from "../../kernels/gemm/cpu.ts";
+import { assertClose } from "../_util.ts";
+import { gpu, GPU_TEST, gpuIgnore, uniform } from "./_webgpu.ts";
+
+// float32 products of K <= 64 terms in [-1, 1): accumulation error well below 1e-5.
+const ATOL = 1e-5, RTOL = 1e-4;
+
+/** Runs one GEMM on the GPU and on `gemmRef` from the same random operands; compares C. */
+async function check(
+  M: number,
+  N: number,
+  K: number,
+  sizes: { a: number; b: number; c: number },
+  opts: GemmOptions,
+  seed: number,
+  cInit?: Float32Array,
+): Promise<void> {
+  const be = await gpu();
+  const a = uniform(sizes.a, seed), b = uniform(sizes.b, seed + 1);
+  const c0 = cInit ?? uniform(sizes.c, seed + 2);
+  const ga = be.tensor([sizes.a], a), gb = be.tensor([sizes.b], b), gc = be.tensor([sizes.c], c0);
+  be.gemm(gc, ga, gb, M, N, K, opts);
+  const want = Float32Array.from(c0);
+  gemmRef(want, a, b, M, N, K, opts);
+  assertClose(await be.read(gc), want, ATOL, RTOL, `gemm ${M}x${N}x${K} ${JSON.stringify(opts)}`);
+  for (const t of [ga, gb, gc]) be.free(t);
+}
+
+Deno.test({
+  ...GPU_TEST,
+  name: "gemm() matches gemmRef for every transpose at M=37, N=19, K=23",
+  ignore: gpuIgnore,
+  async fn() {
+    const M = 37, N = 19, K = 23;
+    let seed = 1;
+    for (const transA of [false, true]) {
+      for (const transB of [false, true]) {
+        await check(M, N, K, { a: M * K, b: K * N, c: M * N }, { transA, transB }, seed++);
+      }
+    }
+  },
+});
+
+Deno.test({
+  ...GPU_TEST,
+  name: "gemm() applies alpha and beta, and beta = 0 ignores NaN in C",
+  ignore: gpuIgnore,
+  async fn() {
+    const M = 70, N = 66, K = 17; // two tiles in each direction, ragged edges
+    await check(M, N, K, { a: M * K, b: K * N, c: M * N }, { alpha: -0.5, beta: 0.75 }, 11);
+    await check(
+      M,
+      N,
+      K,
+      { a: M * K, b: K * N, c: M * N },
+      { alpha: 2 },
+      12,
+      new Float32Array(M * N).fill(NaN),
+    );
+  },
+});
+
+Deno.test({
+  ...GPU_TEST,
+  name: "gemm() handles batch strides, leading dimensions and offsets",
+  ignore: gpuIgnore,
+  async fn() {
+    // Three (M, K) blocks inside rows of width lda, starting at offsetA, strideA apart; C is
+    // written into a wider matrix (ldc > N), beta = 1 keeps the untouched cells.
+    const M = 9, N = 13, K = 21, batch = 3;
+    const opts: GemmOptions = {
+      batch,
+      lda: 30,
+      ldb: 15,
+      ldc: 16,
+      offsetA: 5,
+      offsetB: 3,
+      offsetC: 7,
+      strideA: 9 * 30 + 4,
+      strideB: 21 * 15 + 2,
+      strideC: 9 * 16 + 1,
+      beta: 1,
+    };
+    const sizes = { a: 5 + 2 * (9 * 30 + 4) + 9 * 30, b: 3 + 2 * (21 * 15 + 2) + 21 * 15, c: 500 };
+    await check(M, N, K, sizes, opts, 21);
+    await check(M, N, K, sizes, { ...opts, transA: true, lda: 12, transB: true, ldb: 22 }, 22);
+  },
+});
+
+Deno.test({
+  ...GPU_TEST,
+  name: "gemm() with K = 0 gives beta * C and rejects a too small operand",
+  ignore: gpuIgnore,
+  async fn() {
+    await check(5, 4, 0, { a: 1, b: 1, c: 20 }, { beta: 0.5 }, 31);
+    const be = await gpu();
+    const a = be.tensor([10]), b = be.tensor([10]), c = be.tensor([4]);
+    assert.throws(() => be.gemm(c, a, b, 2, 2, 6), RangeError);
+  },
+});
+
+Deno.test({
+  ...GPU_TEST,
+  name: "gemm() is bit-identical across runs",
+  ignore: gpuIgnore,
+  async fn() {
+    const be = await gpu();
+    const M = 33, N = 40, K = 50;
+    const a = be.tensor([M, K], uniform(M * K, 41)), b = be.tensor([K, N], uniform(K * N, 42));
+    const c1 = be.tensor([M, N]), c2 = be.tensor([M, N]);
+    be.gemm(c1, a, b, M, N, K);
+    be.gemm(c2, a, b, M, N, K);
+    assert.deepEqual(await be.read(c1), await be.read(c2));
+  },
+});

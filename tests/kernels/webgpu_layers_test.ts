@@ -1,0 +1,154 @@
+/** WGSL linear, layernorm and attention forward/backward against the CPU twin. */
+import assert from "node:assert/strict";
+import { assertTwin, both, cpu, gpu, GPU_TEST, gpuIgnore, uniform } from "./_webgpu.ts";
+
+Deno.test({
+  ...GPU_TEST,
+  name: "linearForward() and linearBackward() match the CPU twin (N=37, C=23, OC=19)",
+  ignore: gpuIgnore,
+  async fn() {
+    const be = await gpu();
+    const N = 37, C = 23, OC = 19;
+    const [inp, inpC] = both(be, [N, C], uniform(N * C, 1));
+    const [w, wC] = both(be, [OC, C], uniform(OC * C, 2));
+    const [bias, biasC] = both(be, [OC], uniform(OC, 3));
+    const [out, outC] = both(be, [N, OC]);
+    be.linearForward(out, inp, w, bias, N, C, OC);
+    cpu.linearForward(outC, inpC, wC, biasC, N, C, OC);
+    // Sums of 23 products in [-1, 1): atol 1e-5, rtol 1e-4.
+    await assertTwin(be, out, outC, 1e-5, 1e-4, "out");
+    be.linearForward(out, inp, w, null, N, C, OC);
+    cpu.linearForward(outC, inpC, wC, null, N, C, OC);
+    await assertTwin(be, out, outC, 1e-5, 1e-4, "out without bias");
+
+    const [dout, doutC] = both(be, [N, OC], uniform(N * OC, 4));
+    const [dinp, dinpC] = both(be, [N, C], new Float32Array(N * C).fill(NaN)); // overwritten
+    // Parameter gradients accumulate onto what is there.
+    const [dw, dwC] = both(be, [OC, C], uniform(OC * C, 5));
+    const [db, dbC] = both(be, [OC], uniform(OC, 6));
+    be.linearBackward(dinp, dw, db, dout, inp, w, N, C, OC);
+    cpu.linearBackward(dinpC, dwC, dbC, doutC, inpC, wC, N, C, OC);
+    // dweight and dbias sum 37 terms: atol 2e-5, rtol 1e-4.
+    await assertTwin(be, dinp, dinpC, 1e-5, 1e-4, "dinp");
+    await assertTwin(be, dw, dwC, 2e-5, 1e-4, "dweight");
+    await assertTwin(be, db, dbC, 2e-5, 1e-4, "dbias");
+    // Null outputs are skipped.
+    be.linearBackward(null, null, db, dout, inp, w, N, C, OC);
+    cpu.linearBackward(null, null, dbC, doutC, inpC, wC, N, C, OC);
+    await assertTwin(be, db, dbC, 2e-5, 1e-4, "dbias twice");
+  },
+});
+
+Deno.test({
+  ...GPU_TEST,
+  name: "linearBackward() dbias reduces many row chunks (N=300)",
+  ignore: gpuIgnore,
+  async fn() {
+    const be = await gpu();
+    const N = 300, C = 3, OC = 5; // 5 chunks of 64 rows, the last ragged
+    const [inp, inpC] = both(be, [N, C], uniform(N * C, 7));
+    const [w, wC] = both(be, [OC, C], uniform(OC * C, 8));
+    const [dout, doutC] = both(be, [N, OC], uniform(N * OC, 9));
+    const [db, dbC] = both(be, [OC]);
+    be.linearBackward(null, null, db, dout, inp, w, N, C, OC);
+    cpu.linearBackward(null, null, dbC, doutC, inpC, wC, N, C, OC);
+    // 300 terms of size <= 1: atol 1e-4, rtol 1e-4.
+    await assertTwin(be, db, dbC, 1e-4, 1e-4, "dbias");
+  },
+});
+
+Deno.test({
+  ...GPU_TEST,
+  name: "layernormForward() and layernormBackward() match the CPU twin (N=37, C=300)",
+  ignore: gpuIgnore,
+  async fn() {
+    const be = await gpu();
+    const N = 37, C = 300; // C > 256 threads: each thread sums two strided elements
+    const x = uniform(N * C, 11, -2, 3);
+    const [inp, inpC] = both(be, [N, C], x);
+    const [w, wC] = both(be, [C], uniform(C, 12, 0.5, 1.5));
+    const [b, bC] = both(be, [C], uniform(C, 13));
+    const [out, outC] = both(be, [N, C]);
+    const [mean, meanC] = both(be, [N]);
+    const [rstd, rstdC] = both(be, [N]);
+    be.layernormForward(out, mean, rstd, inp, w, b, N, C, 1e-5);
+    cpu.layernormForward(outC, meanC, rstdC, inpC, wC, bC, N, C, 1e-5);
+    // Normalised values of size ~2: atol 1e-5, rtol 1e-4.
+    await assertTwin(be, out, outC, 1e-5, 1e-4, "out");
+    await assertTwin(be, mean, meanC, 1e-6, 1e-5, "mean");
+    await assertTwin(be, rstd, rstdC, 1e-6, 1e-5, "rstd");
+
+    const [dout, doutC] = both(be, [N, C], uniform(N * C, 14));
+    const [dinp, dinpC] = both(be, [N, C]);
+    const [dw, dwC] = both(be, [C], uniform(C, 15));
+    const [db, dbC] = both(be, [C], uniform(C, 16));
+    be.layernormBackward(dinp, dw, db, dout, inp, w, mean, rstd, N, C);
+    cpu.layernormBackward(dinpC, dwC, dbC, doutC, inpC, wC, meanC, rstdC, N, C);
+    await assertTwin(be, dinp, dinpC, 2e-5, 1e-4, "dinp");
+    await assertTwin(be, dw, dwC, 2e-5, 1e-4, "dweight");
+    await assertTwin(be, db, dbC, 2e-5, 1e-4, "dbias");
+    // Only dbias.
+    be.layernormBackward(dinp, null, db, dout, inp, w, mean, rstd, N, C);
+    cpu.layernormBackward(dinpC, null, dbC, doutC, inpC, wC, meanC, rstdC, N, C);
+    await assertTwin(be, db, dbC, 2e-5, 1e-4, "dbias twice");
+    await assertTwin(be, dw, dwC, 2e-5, 1e-4, "dweight untouched");
+  },
+});
+
+/** Attention fixture on both backends: B=2, T=7, C=12, NH=3 (head size 4). */
+async function attentionCase(masked: boolean) {
+  const be = await gpu();
+  const B = 2, T = 7, C = 12, NH = 3;
+  const [qkv, qkvC] = both(be, [B, T, 3 * C], uniform(B * T * 3 * C, 21, -2, 2));
+  // Batch 0: keys 2 and 5 padded; batch 1: every key padded (its rows must be zeros).
+  const m = new Float32Array(B * T).fill(1);
+  m[2] = 0;
+  m[5] = 0;
+  m.fill(0, T);
+  const [mask, maskC] = masked ? both(be, [B, T], m) : [null, null];
+  const [out, outC] = both(be, [B, T, C]);
+  const [att, attC] = both(be, [B, NH, T, T]);
+  be.attentionForward(out, att, qkv, mask, B, T, C, NH);
+  cpu.attentionForward(outC, attC, qkvC, maskC, B, T, C, NH);
+  // Softmax of scores of size ~4: atol 1e-5, rtol 1e-4.
+  await assertTwin(be, att, attC, 1e-5, 1e-4, "att");
+  await assertTwin(be, out, outC, 1e-5, 1e-4, "out");
+
+  const [dout, doutC] = both(be, [B, T, C], uniform(B * T * C, 22));
+  const [dqkv, dqkvC] = both(be, [B, T, 3 * C], new Float32Array(B * T * 3 * C).fill(NaN));
+  const [datt, dattC] = both(be, [B, NH, T, T]);
+  be.attentionBackward(dqkv, datt, dout, qkv, att, B, T, C, NH);
+  cpu.attentionBackward(dqkvC, dattC, doutC, qkvC, attC, B, T, C, NH);
+  await assertTwin(be, dqkv, dqkvC, 2e-5, 1e-4, "dqkv");
+  return { att: await be.read(att), out: await be.read(out), T, NH };
+}
+
+Deno.test({
+  ...GPU_TEST,
+  name: "attentionForward() and attentionBackward() match the CPU twin without a mask",
+  ignore: gpuIgnore,
+  async fn() {
+    const { att, T } = await attentionCase(false);
+    // Every softmax row sums to 1.
+    for (let r = 0; r < att.length / T; r++) {
+      const s = att.subarray(r * T, (r + 1) * T).reduce((x, y) => x + y, 0);
+      assert.ok(Math.abs(s - 1) < 1e-5, `row ${r} sums to ${s}`);
+    }
+  },
+});
+
+Deno.test({
+  ...GPU_TEST,
+  name: "attentionForward() masks keys and gives zeros for fully masked rows",
+  ignore: gpuIgnore,
+  async fn() {
+    const { att, out, T, NH } = await attentionCase(true);
+    for (let t = 0; t < NH * T; t++) {
+      assert.equal(att[t * T + 2], 0);
+      assert.equal(att[t * T + 5], 0);
+    }
+    const half = att.length / 2;
+    assert.ok(att.subarray(half).every((x) => x === 0), "batch 1 probabilities are zero");
+    assert.ok(out.subarray(out.length / 2).every((x) => x === 0), "batch 1 output is zero");
+  },
+});

@@ -1,0 +1,136 @@
+/** WebGPU device, dispatch machinery and error reporting. */
+import assert from "node:assert/strict";
+import { adapterDescription, getGpuDevice } from "../../kernels/webgpu/device.ts";
+import { type Kernel, u32 } from "../../kernels/webgpu/kernel.ts";
+import { createWebGpuBackend } from "../../kernels/webgpu_backend.ts";
+import { gemmRef } from "../../kernels/gemm/cpu.ts";
+import { assertClose } from "../_util.ts";
+import { gpu, GPU_TEST, gpuIgnore, uniform } from "./_webgpu.ts";
+
+Deno.test({
+  ...GPU_TEST,
+  name: "getGpuDevice() returns one device and adapterDescription() names the adapter",
+  ignore: gpuIgnore,
+  async fn() {
+    assert.equal(await getGpuDevice(), await getGpuDevice());
+    const d = await adapterDescription();
+    assert.ok(d !== null);
+    assert.equal(typeof d.isSoftwareAdapter, "boolean");
+    if (/llvmpipe|lavapipe/i.test(d.description)) assert.ok(d.isSoftwareAdapter);
+    const be = await gpu();
+    assert.match(be.describe(), /^webgpu/);
+    assert.equal(be.kind, "webgpu");
+  },
+});
+
+Deno.test({
+  ...GPU_TEST,
+  name: "a WGSL compile error is reported as line:col with the source line",
+  ignore: gpuIgnore,
+  async fn() {
+    const be = await gpu();
+    const out = be.tensor([4]);
+    const broken: Kernel = {
+      name: "broken",
+      code: "@compute @workgroup_size(1)\nfn main() {\n  out[0] = 1u;\n}\n",
+      inputs: [],
+      outputs: [{ name: "out", buffer: be.bufferOf(out) }],
+      uniforms: [u32("n", 4)],
+      grid: [1, 1, 1],
+    };
+    be.dispatch(broken);
+    // The generated header (Params struct, 1 binding, uniform) puts the body's line 3 at line 8.
+    await assert.rejects(be.sync(), (e: Error) => {
+      assert.match(e.message, /Cannot compile WGSL kernel "broken"/);
+      assert.match(e.message, /\n {2}8:\d+: /);
+      assert.match(e.message, /out\[0\] = 1u;/);
+      return true;
+    });
+    // The backend keeps working afterwards.
+    be.fill(out, 3);
+    assert.deepEqual(Array.from(await be.read(out)), [3, 3, 3, 3]);
+  },
+});
+
+Deno.test({
+  ...GPU_TEST,
+  name: "more dispatches than one batch run in order",
+  ignore: gpuIgnore,
+  async fn() {
+    const be = await gpu();
+    const x = be.tensor([3], [0, 0, 0]);
+    const one = be.tensor([3], [1, 2, 3]);
+    for (let i = 0; i < 1200; i++) be.axpby(x, x, 1, one, 1, 3); // each with its own uniforms
+    assert.deepEqual(Array.from(await be.read(x)), [1200, 2400, 3600]);
+  },
+});
+
+Deno.test({
+  ...GPU_TEST,
+  name: "layernorm and attention are bit-identical across runs",
+  ignore: gpuIgnore,
+  async fn() {
+    const be = await gpu();
+    const N = 20, C = 96, B = 2, T = 10, NH = 4;
+    const inp = be.tensor([N, C], uniform(N * C, 1));
+    const w = be.tensor([C], uniform(C, 2)), b = be.tensor([C], uniform(C, 3));
+    const qkv = be.tensor([B, T, 3 * C], uniform(B * T * 3 * C, 4));
+    const dout = be.tensor([B, T, C], uniform(B * T * C, 5));
+    const run = async () => {
+      const out = be.tensor([N, C]), mean = be.tensor([N]), rstd = be.tensor([N]);
+      const dw = be.tensor([C]), db = be.tensor([C]), dinp = be.tensor([N, C]);
+      be.layernormForward(out, mean, rstd, inp, w, b, N, C, 1e-5);
+      be.layernormBackward(dinp, dw, db, out, inp, w, mean, rstd, N, C);
+      const ao = be.tensor([B, T, C]), att = be.tensor([B, NH, T, T]);
+      const dqkv = be.tensor([B, T, 3 * C]), datt = be.tensor([B, NH, T, T]);
+      be.attentionForward(ao, att, qkv, null, B, T, C, NH);
+      be.attentionBackward(dqkv, datt, dout, qkv, att, B, T, C, NH);
+      return [await be.read(out), await be.read(dinp), await be.read(dw), await be.read(dqkv)];
+    };
+    assert.deepEqual(await run(), await run());
+  },
+});
+
+Deno.test({
+  ...GPU_TEST,
+  name: "an output that aliases an input reads the input's old contents",
+  ignore: gpuIgnore,
+  async fn() {
+    const be = await gpu();
+    // In-place product a = a @ b: the kernel reads a scratch copy of a.
+    const a0 = uniform(12 * 12, 51), b0 = uniform(12 * 12, 52);
+    const a = be.tensor([12, 12], a0), b = be.tensor([12, 12], b0);
+    be.gemm(a, a, b, 12, 12, 12);
+    const want = new Float32Array(144);
+    gemmRef(want, a0, b0, 12, 12, 12);
+    // K = 12 products in [-1, 1): atol 1e-5, rtol 1e-4.
+    assertClose(await be.read(a), want, 1e-5, 1e-4, "a @ b in place");
+    // Overlapping copy2d within one tensor: shift 3 rows of 4 down by one row.
+    const t = be.tensor([4, 4], Float32Array.from({ length: 16 }, (_, i) => i));
+    be.copy2d(t, t, 3, 4, 4, 4, 4, 0);
+    assert.deepEqual(Array.from(await be.read(t)), [
+      0,
+      1,
+      2,
+      3,
+      ...Array.from({ length: 12 }, (_, i) => i),
+    ]);
+  },
+});
+
+Deno.test({
+  ...GPU_TEST,
+  name: "destroy() frees the backend's tensors and refuses later calls",
+  ignore: gpuIgnore,
+  async fn() {
+    const be = await createWebGpuBackend();
+    const t = be.tensor([8], uniform(8, 61));
+    be.fill(t, 1);
+    be.destroy();
+    assert.throws(() => be.fill(t, 0), /destroyed/);
+    // The shared device and other backends are unaffected.
+    const other = await gpu();
+    const u = other.tensor([2], [1, 2]);
+    assert.deepEqual(Array.from(await other.read(u)), [1, 2]);
+  },
+});
