@@ -1,0 +1,230 @@
+/**
+ * MDM denoiser benchmark on the CPU backend against PyTorch CPU doing the same work in the same
+ * run (bench/_torch_mdm.py, same thread count: 1, as our CPU backend is single-threaded):
+ * - fwd+bwd: one training forward and full backward (every parameter gradient) on B motions;
+ * - rollout: DDPM sampling with classifier-free guidance (one doubled-batch forward per step,
+ *   posterior mean, fresh noise), `steps` steps of the cosine schedule.
+ * Prints milliseconds (minimum over repetitions: on a shared machine other processes only add
+ * time), GFLOP/s (matrix products and attention only) and `ratio = our_time / torch_time`
+ * (below 1: we are faster).
+ *
+ * Usage: `deno run -A bench/mdm.ts [--small-only]`
+ */
+import type { Backend, Tensor } from "../kernels/backend.ts";
+import { createCpuBackend } from "../kernels/cpu_backend.ts";
+import { cosineTables } from "../diffusion/schedule.ts";
+import type { DenoiserInput } from "../diffusion/denoiser.ts";
+import type { MdmConfig } from "../models/mdm/config.ts";
+import { MdmDenoiser } from "../models/mdm/mdm.ts";
+
+/** One benchmarked setting. */
+export interface MdmBenchCase {
+  label: string;
+  config: MdmConfig;
+  /** Batch of the training step; the rollout runs 2B (conditional + unconditional). */
+  B: number;
+  T: number;
+  /** Sampling steps of the rollout (the released fast model uses 50). */
+  steps: number;
+  /** Repetitions of fwd+bwd (minimum taken). */
+  reps: number;
+}
+
+/** Milliseconds of each measurement, and the PyTorch ones (null when PyTorch is unavailable). */
+export interface MdmBenchRow {
+  label: string;
+  fwdBwdMs: number;
+  rolloutMs: number;
+  torchFwdBwdMs: number | null;
+  torchRolloutMs: number | null;
+  fwdBwdGflops: number;
+  rolloutGflops: number;
+}
+
+const SMALL: MdmConfig = {
+  nfeats: 263,
+  latentDim: 64,
+  layers: 2,
+  ffSize: 128,
+  heads: 4,
+  textDim: 512,
+  maskFrames: false,
+};
+const OFFICIAL: MdmConfig = { ...SMALL, latentDim: 512, layers: 8, ffSize: 1024, maskFrames: true };
+
+/** The small test config and MDM's released shape (HumanML3D, 196 frames, batch 4). */
+export const MDM_BENCH_CASES: readonly MdmBenchCase[] = [
+  { label: "small (C 64, 2 layers, T 20, B 3)", config: SMALL, B: 3, T: 20, steps: 50, reps: 10 },
+  {
+    label: "official (C 512, 8 layers, T 196, B 4)",
+    config: OFFICIAL,
+    B: 4,
+    T: 196,
+    steps: 50,
+    reps: 2,
+  },
+];
+
+/** FLOPs of one forward: matrix products (2 per multiply-add) and the two attention products. */
+export function mdmForwardFlops(c: MdmConfig, B: number, T: number): number {
+  const S = T + 1, C = c.latentDim, FF = c.ffSize;
+  const perToken = 2 * (3 * C * C + C * C + 2 * C * FF) + 2 * 2 * S * C;
+  return B * (S * c.layers * perToken + 2 * T * C * 2 * c.nfeats + 2 * (c.textDim * C + 2 * C * C));
+}
+
+const PYTHON = Deno.env.get("MOTION_GRPO_PYTHON") ?? "/usr/bin/python3";
+const TORCH_SCRIPT = new URL("./_torch_mdm.py", import.meta.url).pathname;
+
+function inputFor(be: Backend, c: MdmConfig, B: number, T: number, seed: number): DenoiserInput {
+  const x = be.tensor([B, T, c.nfeats]), text = be.tensor([B, c.textDim]);
+  be.randn(x, B * T * c.nfeats, { seed, stream: 1, offset: 0 });
+  be.randn(text, B * c.textDim, { seed, stream: 2, offset: 0 });
+  const lengths = Int32Array.from({ length: B }, (_, b) => T - 7 * b);
+  return {
+    x,
+    timesteps: Int32Array.from({ length: B }, (_, b) => (11 * b + 3) % 50),
+    text,
+    condMask: new Float32Array(B).fill(1),
+    frameMask: null,
+    lengths,
+  };
+}
+
+/** Minimum milliseconds of one training forward + full backward. */
+async function timeFwdBwd(be: Backend, k: MdmBenchCase): Promise<number> {
+  const model = MdmDenoiser.random(be, k.config, 1, {
+    training: "full",
+    maxBatch: k.B,
+    maxFrames: k.T,
+  });
+  const input = inputFor(be, k.config, k.B, k.T, 3);
+  const dout = be.tensor([k.B, k.T, k.config.nfeats]);
+  be.randn(dout, dout.size, { seed: 3, stream: 4, offset: 0 });
+  let best = Infinity;
+  for (let i = 0; i < k.reps + 1; i++) {
+    const t0 = performance.now();
+    model.zeroGrad();
+    model.forward(input, k.B, k.T);
+    model.backward(dout);
+    await be.sync();
+    if (i > 0) best = Math.min(best, performance.now() - t0); // i = 0 warms up
+  }
+  model.destroy();
+  return best;
+}
+
+/**
+ * One DDPM rollout with guidance 2.5: per step one forward on [cond; uncond] (2B), then
+ * `x0 = uncond + s (cond - uncond)`, `mean = c1 x0 + c2 x`, `x = mean + std eps`.
+ */
+async function timeRollout(be: Backend, k: MdmBenchCase): Promise<number> {
+  const { B, T, config: c } = k, B2 = 2 * B, n = B * T * c.nfeats, s = 2.5;
+  const model = MdmDenoiser.random(be, c, 1, { maxBatch: B2, maxFrames: T });
+  const tables = cosineTables(k.steps);
+  const input = inputFor(be, c, B2, T, 5);
+  input.condMask.fill(0, B);
+  const x = be.tensor([B, T, c.nfeats]), x0 = be.tensor([B, T, c.nfeats]);
+  const noise = be.tensor([B, T, c.nfeats]), out = be.tensor([B2, T, c.nfeats]);
+  const uncond = be.tensor([B, T, c.nfeats]);
+  be.randn(x, n, { seed: 9, stream: 0, offset: 0 });
+  model.predictX0(out, input, B2, T); // warm-up (JIT, WASM instance, first touch of buffers)
+  await be.sync();
+  const t0 = performance.now();
+  for (let t = k.steps - 1, draw = 1; t >= 0; t--, draw++) {
+    be.copy(input.x, x, n);
+    be.copy(input.x, x, n, n, 0);
+    input.timesteps.fill(t);
+    model.predictX0(out, input, B2, T);
+    be.copy(uncond, out, n, 0, n);
+    be.axpby(x0, out, s, uncond, 1 - s, n);
+    const c1 = Math.fround(tables.posteriorMeanCoef1[t]);
+    const c2 = Math.fround(tables.posteriorMeanCoef2[t]);
+    be.axpby(x, x0, c1, x, c2, n);
+    if (t > 0) {
+      be.randn(noise, n, { seed: 9, stream: 0, offset: draw * n });
+      const std = Math.fround(Math.exp(0.5 * tables.posteriorLogVarianceClipped[t]));
+      be.axpby(x, x, 1, noise, std, n);
+    }
+  }
+  await be.read(x);
+  const ms = performance.now() - t0;
+  for (const tt of [x, x0, noise, out, uncond, input.x, input.text]) be.free(tt as Tensor);
+  model.destroy();
+  return ms;
+}
+
+/** PyTorch's minimum milliseconds per case, or nulls when it is unavailable. */
+async function torchTimes(cases: readonly MdmBenchCase[]): Promise<(number | null)[][]> {
+  const spec = cases.map((k) => ({
+    nfeats: k.config.nfeats,
+    latent: k.config.latentDim,
+    layers: k.config.layers,
+    ff: k.config.ffSize,
+    heads: k.config.heads,
+    mask_frames: k.config.maskFrames,
+    B: k.B,
+    T: k.T,
+    steps: k.steps,
+    reps: k.reps,
+  }));
+  try {
+    const r = await new Deno.Command(PYTHON, {
+      args: [TORCH_SCRIPT, "1", JSON.stringify(spec)],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!r.success) throw new Error(new TextDecoder().decode(r.stderr).trim());
+    const seconds: number[][] = JSON.parse(new TextDecoder().decode(r.stdout));
+    return seconds.map((row) => row.map((v) => v * 1e3));
+  } catch (e) {
+    console.warn(`PyTorch timings skipped: ${PYTHON} ${TORCH_SCRIPT} failed: ${e}`);
+    return cases.map(() => [null, null]);
+  }
+}
+
+const fmt = (ms: number) => `${ms.toFixed(1).padStart(9)} ms`;
+const ratio = (a: number, b: number | null) => (b === null ? "n/a" : (a / b).toFixed(2));
+
+/** Runs the benchmark on the CPU backend, prints one block per case, returns the rows. */
+export async function benchMdm(
+  cases: readonly MdmBenchCase[] = MDM_BENCH_CASES,
+): Promise<MdmBenchRow[]> {
+  const be = createCpuBackend();
+  const torch = await torchTimes(cases);
+  console.log(`mdm on ${be.describe()} vs PyTorch CPU, 1 thread (ratio = our_time / torch_time)`);
+  const rows: MdmBenchRow[] = [];
+  for (const [i, k] of cases.entries()) {
+    const fwdBwdMs = await timeFwdBwd(be, k);
+    const rolloutMs = await timeRollout(be, k);
+    const [tFb, tRo] = torch[i];
+    const fwd = mdmForwardFlops(k.config, k.B, k.T);
+    // Backward of every product costs two products (input and weight gradients).
+    const fwdBwdGflops = (3 * fwd) / fwdBwdMs / 1e6;
+    const rolloutGflops = (k.steps * mdmForwardFlops(k.config, 2 * k.B, k.T)) / rolloutMs / 1e6;
+    rows.push({
+      label: k.label,
+      fwdBwdMs,
+      rolloutMs,
+      torchFwdBwdMs: tFb,
+      torchRolloutMs: tRo,
+      fwdBwdGflops,
+      rolloutGflops,
+    });
+    console.log(`  ${k.label}`);
+    console.log(
+      `    fwd+bwd  ours ${fmt(fwdBwdMs)} ${fwdBwdGflops.toFixed(1).padStart(5)} GF/s | ` +
+        `torch ${tFb === null ? "n/a" : fmt(tFb)} | ratio ${ratio(fwdBwdMs, tFb)}`,
+    );
+    console.log(
+      `    rollout  ours ${fmt(rolloutMs)} ${rolloutGflops.toFixed(1).padStart(5)} GF/s | ` +
+        `torch ${tRo === null ? "n/a" : fmt(tRo)} | ratio ${ratio(rolloutMs, tRo)} ` +
+        `(${k.steps} steps, CFG batch ${2 * k.B})`,
+    );
+  }
+  be.destroy();
+  return rows;
+}
+
+if (import.meta.main) {
+  await benchMdm(Deno.args.includes("--small-only") ? MDM_BENCH_CASES.slice(0, 1) : undefined);
+}

@@ -1,0 +1,121 @@
+/**
+ * Linear layers with optional LoRA adapters (Hu et al., "LoRA: Low-Rank Adaptation of Large
+ * Language Models", 2021): `y = x W^T + b + s (x A^T) B^T`, `s = alpha / r`, A (r, C), B (OC, r).
+ * B starts at zero, so a fresh adapter leaves the model unchanged; A starts as PyTorch's
+ * `kaiming_uniform_(a=sqrt(5))` would draw it (the peft default), U(-1/sqrt(C), 1/sqrt(C)), from
+ * the project's Philox generator instead of torch's.
+ *
+ * Dimension letters: N rows (B*(T+1)), C input features, OC output features, r rank.
+ * Parameter gradients accumulate (+=); activation gradients are overwritten.
+ * @module
+ */
+import type { Backend, Tensor } from "../../kernels/backend.ts";
+import { Rng } from "../../kernels/rng/philox.ts";
+
+/** LoRA hyper-parameters. */
+export interface LoraOptions {
+  /** Rank r of every adapter. */
+  rank: number;
+  /** Scale numerator: the update is `alpha / r * B A`. */
+  alpha: number;
+  /** Seed of the generator that draws every A (stream {@linkcode LORA_STREAM}). */
+  seed: number;
+}
+
+/** Philox stream of LoRA initialisation draws ("LoRA" in ASCII). */
+export const LORA_STREAM = 0x4c6f5241;
+
+/** The linears of each encoder layer that get adapters, by state-dict name inside the layer. */
+export const LORA_TARGETS = [
+  "self_attn.in_proj",
+  "self_attn.out_proj",
+  "linear1",
+  "linear2",
+] as const;
+
+/** One adapter on a linear layer; `u` keeps `x A^T` from the forward pass for backward. */
+export interface LoraAdapter {
+  rank: number;
+  scale: number;
+  a: Tensor; // (r, C)
+  b: Tensor; // (OC, r)
+  da: Tensor | null; // (r, C)
+  db: Tensor | null; // (OC, r)
+  u: Tensor; // (N, r) saved activation
+  du: Tensor; // (N, r) scratch
+}
+
+/** A linear layer of the model, with its state-dict keys and optional adapter. */
+export interface LinearLayer {
+  weightKey: string;
+  biasKey: string;
+  /** State-dict prefix of the adapter (`<prefix>.lora_A.weight`, `<prefix>.lora_B.weight`). */
+  loraPrefix: string;
+  C: number;
+  OC: number;
+  w: Tensor; // (OC, C)
+  b: Tensor; // (OC)
+  dw: Tensor | null; // (OC, C), null when frozen
+  db: Tensor | null; // (OC)
+  lora: LoraAdapter | null;
+}
+
+/** Draws A (r, C) ~ U(-1/sqrt(C), 1/sqrt(C)) from `rng`, row-major. */
+export function loraInitA(rng: Rng, rank: number, C: number): Float32Array {
+  const a = new Float32Array(rank * C);
+  const bound = 1 / Math.sqrt(C);
+  for (let i = 0; i < a.length; i++) a[i] = (2 * rng.uniform() - 1) * bound;
+  return a;
+}
+
+// ------------------------------------------------------------------------------------------------
+// linear (+ LoRA): out (N, OC) = inp (N, C) W^T + b [+ s (inp A^T) B^T]
+
+/** Forward; `adapters` false runs the base layer alone (the reference model). */
+export function linearForward(
+  be: Backend,
+  lin: LinearLayer,
+  out: Tensor, // (N, OC)
+  inp: Tensor, // (N, C)
+  N: number,
+  adapters: boolean,
+): void {
+  be.linearForward(out, inp, lin.w, lin.b, N, lin.C, lin.OC);
+  const ad = lin.lora;
+  if (ad === null || !adapters) return;
+  be.linearForward(ad.u, inp, ad.a, null, N, lin.C, ad.rank); // u (N, r) = inp A^T
+  // out (N, OC) += s * u (N, r) @ B^T, B stored (OC, r)
+  be.gemm(out, ad.u, ad.b, N, lin.OC, ad.rank, { transB: true, alpha: ad.scale, beta: 1 });
+}
+
+/**
+ * Backward: overwrites `dinp` (skipped when null), accumulates into `lin.dw`, `lin.db` and the
+ * adapter's `da`, `db` where they exist. Needs the `u` saved by the matching forward.
+ */
+export function linearBackward(
+  be: Backend,
+  lin: LinearLayer,
+  dinp: Tensor | null, // (N, C)
+  dout: Tensor, // (N, OC)
+  inp: Tensor, // (N, C)
+  N: number,
+  adapters: boolean,
+): void {
+  const { C, OC } = lin;
+  if (dinp !== null || lin.dw !== null || lin.db !== null) {
+    be.linearBackward(dinp, lin.dw, lin.db, dout, inp, lin.w, N, C, OC);
+  }
+  const ad = lin.lora;
+  if (ad === null || !adapters) return;
+  const r = ad.rank;
+  // du (N, r) = s * dout (N, OC) @ B (OC, r)
+  be.gemm(ad.du, dout, ad.b, N, r, OC, { alpha: ad.scale });
+  // dB (OC, r) += s * dout^T (OC, N) @ u (N, r)
+  if (ad.db !== null) {
+    be.gemm(ad.db, dout, ad.u, OC, r, N, { transA: true, alpha: ad.scale, beta: 1 });
+  }
+  // dA (r, C) += du^T (r, N) @ inp (N, C)
+  if (ad.da !== null) be.gemm(ad.da, ad.du, inp, r, C, N, { transA: true, beta: 1 });
+  // dinp (N, C) += du (N, r) @ A (r, C)
+  if (dinp !== null) be.gemm(dinp, ad.du, ad.a, N, C, r, { beta: 1 });
+}
