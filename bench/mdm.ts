@@ -10,9 +10,11 @@
  *
  * Usage: `deno run -A bench/mdm.ts [--small-only]`
  */
-import type { Backend, Tensor } from "../kernels/backend.ts";
+import type { Backend } from "../kernels/backend.ts";
 import { createCpuBackend } from "../kernels/cpu_backend.ts";
 import { cosineTables } from "../diffusion/schedule.ts";
+import { ddpmPlan } from "../diffusion/plan.ts";
+import { freeRollout, rollout } from "../diffusion/sampler.ts";
 import type { DenoiserInput } from "../diffusion/denoiser.ts";
 import type { MdmConfig } from "../models/mdm/config.ts";
 import { MdmDenoiser } from "../models/mdm/mdm.ts";
@@ -114,41 +116,28 @@ async function timeFwdBwd(be: Backend, k: MdmBenchCase): Promise<number> {
 }
 
 /**
- * One DDPM rollout with guidance 2.5: per step one forward on [cond; uncond] (2B), then
- * `x0 = uncond + s (cond - uncond)`, `mean = c1 x0 + c2 x`, `x = mean + std eps`.
+ * One DDPM rollout of the sampler (diffusion/sampler.ts) with guidance 2.5: per step one forward
+ * on [cond; uncond] (2B), the guided x0, the posterior mean and the noise.
  */
 async function timeRollout(be: Backend, k: MdmBenchCase): Promise<number> {
-  const { B, T, config: c } = k, B2 = 2 * B, n = B * T * c.nfeats, s = 2.5;
-  const model = MdmDenoiser.random(be, c, 1, { maxBatch: B2, maxFrames: T });
-  const tables = cosineTables(k.steps);
-  const input = inputFor(be, c, B2, T, 5);
-  input.condMask.fill(0, B);
-  const x = be.tensor([B, T, c.nfeats]), x0 = be.tensor([B, T, c.nfeats]);
-  const noise = be.tensor([B, T, c.nfeats]), out = be.tensor([B2, T, c.nfeats]);
-  const uncond = be.tensor([B, T, c.nfeats]);
-  be.randn(x, n, { seed: 9, stream: 0, offset: 0 });
-  model.predictX0(out, input, B2, T); // warm-up (JIT, WASM instance, first touch of buffers)
+  const { B, T, config: c } = k;
+  const model = MdmDenoiser.random(be, c, 1, { maxBatch: 2 * B, maxFrames: T });
+  const input = inputFor(be, c, B, T, 5);
+  const lengths = new Int32Array(B).fill(T);
+  const opts = {
+    plan: ddpmPlan(cosineTables(k.steps)),
+    guidance: 2.5,
+    seed: 9,
+    stream: 0,
+    record: false,
+  };
+  model.predictX0(be.tensor([2 * B, T, c.nfeats]), inputFor(be, c, 2 * B, T, 5), 2 * B, T); // warm-up
   await be.sync();
   const t0 = performance.now();
-  for (let t = k.steps - 1, draw = 1; t >= 0; t--, draw++) {
-    be.copy(input.x, x, n);
-    be.copy(input.x, x, n, n, 0);
-    input.timesteps.fill(t);
-    model.predictX0(out, input, B2, T);
-    be.copy(uncond, out, n, 0, n);
-    be.axpby(x0, out, s, uncond, 1 - s, n);
-    const c1 = Math.fround(tables.posteriorMeanCoef1[t]);
-    const c2 = Math.fround(tables.posteriorMeanCoef2[t]);
-    be.axpby(x, x0, c1, x, c2, n);
-    if (t > 0) {
-      be.randn(noise, n, { seed: 9, stream: 0, offset: draw * n });
-      const std = Math.fround(Math.exp(0.5 * tables.posteriorLogVarianceClipped[t]));
-      be.axpby(x, x, 1, noise, std, n);
-    }
-  }
-  await be.read(x);
+  const r = rollout(model, input.text, lengths, B, T, opts);
+  await be.read(r.x0);
   const ms = performance.now() - t0;
-  for (const tt of [x, x0, noise, out, uncond, input.x, input.text]) be.free(tt as Tensor);
+  freeRollout(be, r);
   model.destroy();
   return ms;
 }
@@ -188,8 +177,8 @@ const ratio = (a: number, b: number | null) => (b === null ? "n/a" : (a / b).toF
 /** Runs the benchmark on the CPU backend, prints one block per case, returns the rows. */
 export async function benchMdm(
   cases: readonly MdmBenchCase[] = MDM_BENCH_CASES,
+  be: Backend = createCpuBackend(),
 ): Promise<MdmBenchRow[]> {
-  const be = createCpuBackend();
   const torch = await torchTimes(cases);
   console.log(`mdm on ${be.describe()} vs PyTorch CPU, 1 thread (ratio = our_time / torch_time)`);
   const rows: MdmBenchRow[] = [];

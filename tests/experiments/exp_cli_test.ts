@@ -1,0 +1,103 @@
+import assert from "node:assert/strict";
+import { MANIFEST_DIR, manifestNames } from "../../experiments/manifest.ts";
+import { lastVerified } from "../../experiments/run_record.ts";
+import { manifestId } from "../../experiments/hash.ts";
+import { tempDir } from "../_util.ts";
+
+const EXP = new URL("../../cli/exp.ts", import.meta.url).pathname;
+
+async function exp(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", EXP, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
+}
+
+Deno.test("exp list shows every manifest with its profile, short id and verification", async () => {
+  const { code, out } = await exp("list");
+  assert.equal(code, 0);
+  const lines = out.trimEnd().split("\n");
+  const names = await manifestNames();
+  assert.equal(lines.length, names.length + 1);
+  for (const name of names) {
+    assert.ok(lines.some((l) => l.startsWith(name + " ")), `list lacks ${name}`);
+  }
+  const exp5 = lines.find((l) => l.startsWith("exp5 "))!;
+  assert.match(exp5, /^exp5\s+mini\s+[0-9a-f]{12}\s+never\s+Experiment 5/);
+});
+
+Deno.test("exp run and verify stop with one line and exit code 2", async () => {
+  const run = await exp("run", "exp5");
+  assert.equal(run.code, 2);
+  assert.equal(run.err, "Cannot run exp5: the GRPO trainer is not available in this version yet\n");
+  assert.equal(run.out, "");
+  const verify = await exp("verify", "exp3");
+  assert.equal(verify.code, 2);
+  assert.equal(
+    verify.err.trim(),
+    "Cannot verify exp3: the GRPO trainer is not available in this version yet",
+  );
+  const paper = await exp("run", "exp5", "--profile", "paper");
+  assert.equal(paper.code, 2);
+  assert.equal(paper.err.trim(), "Cannot run exp5-paper: the paper profile needs --assets DIR");
+});
+
+Deno.test("exp run reports a broken manifest's own error first", async () => {
+  const dir = await tempDir();
+  try {
+    const m = JSON.parse(await Deno.readTextFile(`${MANIFEST_DIR}exp5.json`));
+    m.params.learning_rate = "1e-6";
+    await Deno.writeTextFile(`${dir.path}/exp5.json`, JSON.stringify(m));
+    const r = await exp("run", "exp5", "--manifests", dir.path);
+    assert.equal(r.code, 2);
+    assert.equal(
+      r.err.trim(),
+      'Invalid manifest "exp5.json": params.learning_rate must be a number > 0, got "1e-6"',
+    );
+    const list = await exp("list", "--manifests", dir.path);
+    assert.match(list.out, /exp5\s+\?\s+invalid/);
+  } finally {
+    await dir.remove();
+  }
+});
+
+Deno.test("exp show prints the full id and exp diff the differing parameters", async () => {
+  const show = await exp("show", "exp5");
+  assert.equal(show.code, 0);
+  const id = await manifestId(JSON.parse(await Deno.readTextFile(`${MANIFEST_DIR}exp5.json`)));
+  assert.match(show.out, new RegExp(`# id ${id}\n`));
+  assert.match(show.out, /"alpha": 0\.5/);
+  const diff = await exp("diff", "exp1", "exp3");
+  assert.equal(diff.code, 0);
+  const paths = diff.out.trim().split("\n").slice(1).map((l) => l.split(/\s+/)[0]);
+  for (const p of ["params.use_physics_reward", "params.beta_p"]) assert.ok(paths.includes(p), p);
+  assert.ok(!paths.includes("params.alpha"));
+  const unknown = await exp("show", "exp9");
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.err, /^Cannot find experiment "exp9": known experiments are /);
+});
+
+Deno.test("lastVerified() reads runs/<name>/verify.json", async () => {
+  const dir = await tempDir();
+  try {
+    assert.equal(await lastVerified("exp5", "ab", dir.path), "never");
+    await Deno.mkdir(`${dir.path}/exp5`);
+    const record = {
+      manifest_id: "ab",
+      passed: true,
+      mode: "exact",
+      device_class: "cpu",
+      created: "2026-11-25T12:00:00Z",
+    };
+    await Deno.writeTextFile(`${dir.path}/exp5/verify.json`, JSON.stringify(record));
+    assert.equal(await lastVerified("exp5", "ab", dir.path), "passed (exact, 2026-11-25)");
+    assert.match(await lastVerified("exp5", "cd", dir.path), /^stale: /);
+    await Deno.writeTextFile(`${dir.path}/exp5/verify.json`, "{");
+    assert.equal(await lastVerified("exp5", "ab", dir.path), "unreadable");
+  } finally {
+    await dir.remove();
+  }
+});
