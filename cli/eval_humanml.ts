@@ -9,8 +9,10 @@
  *   touching files or devices: input files are checked only by a real run.
  * - `--help` lists every flag with its meaning and default.
  *
- * The evaluator itself is not in this version yet: a real run validates the flags and the input
- * files, then stops with code 2 saying so.
+ * A real run validates the flags and the input files, then runs the protocol
+ * (`eval/run/run_eval_humanml.ts`), prints the table and writes `<model dir>/eval_<mode>.json`.
+ * What this version cannot run (CLIP-conditioned official checkpoints, the official T2M
+ * evaluator) stops with one line naming what is missing and exit code 2.
  * @module
  */
 import {
@@ -30,6 +32,8 @@ import {
   type EvalHumanmlFlags,
   type EvalHumanmlFlagSpec,
 } from "./eval_humanml_flags.ts";
+import { runEvalHumanml } from "../eval/run/run_eval_humanml.ts";
+import { UnavailableError } from "../eval/run/load_assets.ts";
 
 const INFO: CommandInfo = {
   usageName: "deno task eval-humanml",
@@ -111,7 +115,8 @@ export function evalHumanmlHelp(): string {
   return helpText(INFO, EVAL_HUMANML_FLAGS);
 }
 
-/** Runs the command on `argv`; returns the exit code (0 help or dry run, 2 bad input). */
+/** Runs the command on `argv`; returns the exit code (0 done, help or dry run; 2 bad input, missing
+ * input or unavailable network; 1 inconsistent data). */
 export async function main(argv: string[]): Promise<number> {
   try {
     const config = parseEvalHumanmlArgs(argv);
@@ -125,12 +130,16 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     await checkEvalHumanmlFiles(config);
-    console.error(
-      `Cannot run ${INFO.usageName}: the evaluation protocol (frozen evaluator networks) is not ` +
-        `available in this version yet (the flags are valid; --dry-run prints the configuration)`,
-    );
-    return 2;
+    const { output, table } = await runEvalHumanml({ ...config.flags, device: config.device });
+    console.log(table);
+    console.log(`Wrote ${output}`);
+    return 0;
   } catch (err) {
+    // Missing inputs (args.json, dataset files) are bad input like a missing --model_path.
+    if (err instanceof UnavailableError || err instanceof Deno.errors.NotFound) {
+      console.error(err.message);
+      return 2;
+    }
     if (err instanceof HelpRequested) {
       console.log(err.text);
       return 0;
@@ -138,6 +147,11 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof FlagError) {
       console.error(err.message);
       return 2;
+    }
+    // Bad data (a malformed composite file or args.json, mismatched sizes): one line, no trace.
+    if (err instanceof RangeError || err instanceof SyntaxError) {
+      console.error(err.message);
+      return 1;
     }
     throw err;
   }

@@ -9,8 +9,8 @@
  *   files (`--model_path`, TMR encoders, composite data) are checked only by a real run.
  * - `--help` lists every flag with its meaning and default.
  *
- * The trainer itself is not in this version yet: a real run validates the flags and the input
- * files, then stops with code 2 saying so.
+ * A real run validates the flags and the input files, then trains (train/grpo/trainer.ts);
+ * a setup problem (e.g. official weights this version cannot use) is one line and code 2.
  * @module
  */
 import {
@@ -238,11 +238,24 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     await checkTrainGrpoFiles(config);
-    console.error(
-      `Cannot run ${INFO.usageName}: the GRPO trainer is not available in this version yet ` +
-        `(the flags are valid; --dry-run prints the resolved configuration)`,
-    );
-    return 2;
+    // Loaded only for a real run: the trainer pulls in the engine and the models.
+    const { trainGrpo } = await import("../train/grpo/trainer.ts");
+    const { GrpoSetupError } = await import("../train/grpo/reward_models.ts");
+    try {
+      await trainGrpo(config);
+    } catch (err) {
+      // Setup problems (unsupported official networks, missing assets or dataset files,
+      // unreadable checkpoints) are one line naming the file or flag, code 2.
+      if (
+        err instanceof GrpoSetupError || err instanceof Deno.errors.NotFound ||
+        err instanceof SyntaxError
+      ) {
+        console.error(err.message);
+        return 2;
+      }
+      throw err;
+    }
+    return 0;
   } catch (err) {
     if (err instanceof HelpRequested) {
       console.log(err.text);

@@ -81,16 +81,17 @@ Deno.test("train-grpo bad input prints one line, exits 2 and writes nothing", as
   }
 });
 
-Deno.test("train-grpo and eval-humanml say the real run is not available yet", async () => {
+Deno.test("train-grpo and eval-humanml stop in one line when args.json is missing, writing nothing", async () => {
   const dir = await tempDir();
   try {
     await Deno.writeTextFile(`${dir.path}/m.pt`, "x");
     const t = await run("train_grpo.ts", ["--model_path", "m.pt", "--save_dir", "out"], dir.path);
     assert.equal(t.code, 2);
-    assert.match(t.stderr, /^Cannot run deno task train-grpo: the GRPO trainer is not available/);
+    assert.match(t.stderr, /Cannot read MDM arguments ".*args\.json": file not found/);
+    assert.equal(t.stderr.trim().split("\n").length, 1);
     const e = await run("eval_humanml.ts", ["--model_path", "m.pt"], dir.path);
     assert.equal(e.code, 2);
-    assert.match(e.stderr, /^Cannot run deno task eval-humanml: .* not available/);
+    assert.match(e.stderr, /Cannot read MDM arguments ".*args\.json": file not found/);
     const h = await run("eval_humanml.ts", ["--help"], dir.path);
     assert.equal(h.code, 0);
     assert.match(h.stdout, /--eval_mode <wo_mm\|mm_short\|debug>/);

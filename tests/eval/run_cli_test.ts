@@ -1,0 +1,161 @@
+import assert from "node:assert/strict";
+import { main } from "../../cli/eval_humanml.ts";
+import { findMiniModel } from "../../eval/run/load_assets.ts";
+import { runEvalHumanml } from "../../eval/run/run_eval_humanml.ts";
+import { createCpuBackend } from "../../kernels/cpu_backend.ts";
+import { HumanMLDataset } from "../../datasets/humanml/loader.ts";
+import { constructComposites } from "../../datasets/composite/construct.ts";
+import { writeComposite } from "../../datasets/composite/layout.ts";
+import { tempDir } from "../_util.ts";
+import { miniData, TINY_DEBUG } from "./_run_fixture.ts";
+import { captureMain, hasHashedBow, writeTinyCheckpoint } from "./_checkpoint_fixture.ts";
+
+const tmp = await tempDir();
+const root = await miniData(`${tmp.path}/mini`);
+// Point the mini model search at an empty folder first (no evaluator, no text encoder there).
+Deno.env.set("MOTION_GRPO_MINI_MODELS", `${tmp.path}/models`);
+const noEvaluator = (await findMiniModel("evaluator")) === null;
+
+Deno.test("eval-humanml stops with one line naming CLIP and the T2M evaluator for official weights", async () => {
+  const model = await writeTinyCheckpoint(`${tmp.path}/official`, "clip");
+  const r = await captureMain(main, [
+    "--model_path",
+    model,
+    "--eval_mode",
+    "debug",
+    "--device",
+    "cpu",
+  ]);
+  assert.equal(r.code, 2);
+  assert.equal(r.err.length, 1);
+  assert.match(
+    r.err[0],
+    /^Cannot evaluate ".*model000000001\.pt": the CLIP ViT-B\/32 text encoder/,
+  );
+  if (noEvaluator) assert.match(r.err[0], /finest\.tar .* are not available in this version/);
+  assert.equal(r.out.length, 0);
+});
+
+Deno.test({
+  name: "eval-humanml names only the missing evaluator for a model it can condition",
+  ignore: !hasHashedBow || !noEvaluator,
+  fn: async () => {
+    const model = await writeTinyCheckpoint(`${tmp.path}/bow`, "hashed_bow");
+    const r = await captureMain(main, ["--model_path", model, "--device", "cpu"]);
+    assert.equal(r.code, 2);
+    assert.equal(r.err.length, 1);
+    assert.match(r.err[0], /the official T2M evaluator \(t2m\/text_mot_match\/model\/finest\.tar/);
+    assert.doesNotMatch(r.err[0], /CLIP/);
+  },
+});
+
+/** The mini model builder, when models/mini is in this checkout. */
+async function miniBuilder() {
+  const url = new URL("../../models/mini/build_mini_models.ts", import.meta.url);
+  if (!(await Deno.stat(url).then((s) => s.isFile, () => false))) return null;
+  const mod = await import(url.href);
+  return mod.buildMiniModel as (be: unknown, o: Record<string, unknown>) => Promise<unknown>;
+}
+
+const build = await miniBuilder();
+
+Deno.test({
+  name: "runEvalHumanml() evaluates a mini-conditioned model with the mini evaluator end to end",
+  ignore: build === null,
+  fn: async () => {
+    const models = `${tmp.path}/built`;
+    const be = createCpuBackend();
+    const architecture = {
+      latentDim: 16,
+      ffSize: 32,
+      layers: 1,
+      heads: 2,
+      wordDim: 8,
+      maxWords: 12,
+      motionFeats: 263,
+    };
+    for (const role of ["evaluator", "text"]) {
+      await build!(be, {
+        role,
+        dataDir: root,
+        outDir: models,
+        settings: { steps: 2, batch: 4, warmupSteps: 1 },
+        evaluate: false,
+        architecture,
+      });
+    }
+    Deno.env.set("MOTION_GRPO_MINI_MODELS", models);
+    try {
+      const model = await writeTinyCheckpoint(`${tmp.path}/minimdm`, "mini-text-text");
+      const lines: string[] = [];
+      const base = {
+        model_path: model,
+        dataset: "humanml" as const,
+        data_dir: root,
+        eval_mode: "debug" as const,
+        guidance_param: 2.5,
+        use_composite_dataset: false,
+        composite_data_path: null,
+        composite_k_segments: 3,
+        seed: 10,
+        device: { kind: "cpu" as const },
+        protocol: { ...TINY_DEBUG, replications: 2 },
+      };
+      const r = await runEvalHumanml(base, (l) => lines.push(l));
+      assert.equal(r.output, `${tmp.path}/minimdm/eval_debug.json`);
+      const json = JSON.parse(await Deno.readTextFile(r.output));
+      assert.equal(json.evaluator, "mini-evaluator");
+      assert.equal(json.text_featurizer, "mini-text-text");
+      assert.equal(json.plan.steps, 4); // args.json diffusion_steps
+      for (const row of ["ground_truth", "model"]) {
+        for (const k of ["r_precision_top1", "fid", "matching_score", "diversity"]) {
+          assert.ok(Number.isFinite(json.summary[row][k].interval), `${row} ${k}`);
+        }
+      }
+      assert.ok(r.table.includes("| model "));
+      assert.ok(lines[0].startsWith("device: cpu"));
+
+      const train = await HumanMLDataset.load({
+        dataset: "humanml",
+        dataRoot: root,
+        split: "train",
+        seed: 1,
+      });
+      const built = await constructComposites(train.items, {
+        k: 3,
+        targetLength: 196,
+        tolerance: 20,
+        fps: 20,
+        maxSamples: 8,
+        seed: 2,
+        dimPose: 263,
+      });
+      const file = `${tmp.path}/composite_k3_test.npy`;
+      await writeComposite(file, built.samples);
+      const c = await runEvalHumanml({
+        ...base,
+        use_composite_dataset: true,
+        composite_data_path: file,
+      }, () => {});
+      assert.equal(c.output, `${tmp.path}/minimdm/eval_debug_composite_k3.json`);
+      const cj = JSON.parse(await Deno.readTextFile(c.output));
+      assert.equal(cj.composite, true);
+      assert.ok(Number.isFinite(cj.segment_summary.model.segment_accuracy.mean));
+      await assert.rejects(
+        runEvalHumanml({
+          ...base,
+          use_composite_dataset: true,
+          composite_data_path: file,
+          composite_k_segments: 4,
+        }, () => {}),
+        /--composite_k_segments 4: sample 0 .* has 3 segments/,
+      );
+    } finally {
+      Deno.env.set("MOTION_GRPO_MINI_MODELS", `${tmp.path}/models`);
+    }
+  },
+});
+
+globalThis.addEventListener("unload", () => {
+  Deno.removeSync(tmp.path, { recursive: true });
+});

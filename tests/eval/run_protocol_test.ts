@@ -1,0 +1,111 @@
+import assert from "node:assert/strict";
+import { ddpmPlan } from "../../diffusion/plan.ts";
+import { cosineTables } from "../../diffusion/schedule.ts";
+import { evaluateModel } from "../../eval/run/evaluate_model.ts";
+import { evaluationJson } from "../../eval/run/result_json.ts";
+import { METRIC_COLUMNS } from "../../eval/summary.ts";
+import { embeddings } from "../../eval/embeddings.ts";
+import { rPrecision } from "../../eval/r_precision.ts";
+import { matchingScore } from "../../eval/matching_score.ts";
+import { inverseNormalise } from "../../datasets/humanml/normalise.ts";
+import { formatTable } from "../../eval/format_table.ts";
+import { assertClose, tempDir } from "../_util.ts";
+import {
+  miniData,
+  standInEvaluator,
+  standInFeaturizer,
+  testSplit,
+  TINY_DEBUG,
+  tinyMdm,
+} from "./_run_fixture.ts";
+
+const tmp = await tempDir();
+const root = await miniData(`${tmp.path}/mini`);
+const plan = ddpmPlan(cosineTables(4));
+
+async function run(seed: number, protocol = TINY_DEBUG) {
+  return await evaluateModel({
+    model: tinyMdm(),
+    featurizer: standInFeaturizer,
+    evaluator: standInEvaluator,
+    dataset: await testSplit(root),
+    protocol,
+    guidance: 2.5,
+    seed,
+    plan,
+  });
+}
+
+const first = await run(11);
+
+Deno.test("evaluateModel() runs the debug protocol and summarises every metric", () => {
+  assert.equal(first.replications.length, 5);
+  assert.equal(first.samplesPerReplication, 12); // (floor(8 / 4) + 1) batches of 4
+  assert.deepEqual(first.rows.map((r) => r.name), ["ground truth", "model"]);
+  for (const row of first.rows) {
+    for (const c of METRIC_COLUMNS.filter((c) => c !== "MModality")) {
+      const s = row.metrics[c];
+      assert.ok(s !== undefined, `${row.name} ${c} is summarised`);
+      assert.ok(Number.isFinite(s.mean) && Number.isFinite(s.interval) && s.interval >= 0);
+      assert.equal(s.replications, 5);
+    }
+    assert.equal(row.metrics.MModality, undefined);
+  }
+  const model = first.rows[1].metrics;
+  assert.ok(model["R@1"]!.mean <= model["R@2"]!.mean && model["R@2"]!.mean <= model["R@3"]!.mean);
+  // A random model's motions sit near the dataset mean: far from the real ones, unlike the GT row.
+  assert.ok(model.FID!.mean > 1e-3, "a random model is far from the real motions");
+  assert.ok(Math.abs(first.rows[0].metrics.FID!.mean) < 1e-6);
+  const table = formatTable(first.rows);
+  assert.ok(table.includes("ground truth") && table.includes(" ± "));
+});
+
+Deno.test("evaluateModel() ground-truth row: FID ~0 and R-precision of the real embeddings", async () => {
+  for (const r of first.replications) assertClose([r.groundTruth.fid], [0], 1e-6, 0, "GT FID");
+  // Recompute replication 0's real-motion metrics from the same loader draws.
+  const ds = await testSplit(root);
+  const texts: string[] = [], real: Float32Array[] = [], lengths: number[] = [];
+  let T = 0;
+  for (let b = 0; b < 3; b++) {
+    const batch = ds.nextBatch(4);
+    T = batch.shape[1];
+    texts.push(...batch.captions);
+    lengths.push(...batch.lengths);
+    real.push(inverseNormalise(batch.motions, ds.mean, ds.std));
+  }
+  const raw = new Float32Array(real.reduce((n, r) => n + r.length, 0));
+  real.reduce((at, r) => (raw.set(r, at), at + r.length), 0);
+  const t = embeddings(await standInEvaluator.encodeTexts(texts), 12, 8);
+  const m = embeddings(await standInEvaluator.encodeMotions(raw, lengths, 12, T), 12, 8);
+  const gt = first.replications[0].groundTruth;
+  assert.deepEqual(gt.rPrecision, rPrecision(t, m, 3, 4).rates);
+  assertClose([gt.matchingScore], [matchingScore(t, m)], 1e-12, 0, "GT MM-Dist");
+});
+
+Deno.test("evaluateModel() is deterministic: the same seed gives the same JSON", async () => {
+  const again = await run(11);
+  const a = JSON.stringify(evaluationJson(first, { mode: "debug" }));
+  const b = JSON.stringify(evaluationJson(again, { mode: "debug" }));
+  assert.equal(a, b);
+  const other = await run(12);
+  assert.notEqual(JSON.stringify(evaluationJson(other, { mode: "debug" })), a);
+});
+
+Deno.test("evaluateModel() measures multimodality with repeated generations", async () => {
+  const mm = await run(11, {
+    ...TINY_DEBUG,
+    replications: 2,
+    runMultimodality: true,
+    mmNumSamples: 4,
+    mmNumRepeats: 3,
+    mmNumTimes: 2,
+  });
+  assert.equal(mm.mmTexts, 8); // (floor(4 / 4) + 1) batches of 4 texts
+  const s = mm.rows[1].metrics.MModality;
+  assert.ok(s !== undefined && Number.isFinite(s.mean) && s.mean > 0);
+  assert.equal(mm.rows[0].metrics.MModality, undefined);
+});
+
+globalThis.addEventListener("unload", () => {
+  Deno.removeSync(tmp.path, { recursive: true });
+});

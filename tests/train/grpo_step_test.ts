@@ -1,0 +1,218 @@
+import assert from "node:assert/strict";
+import { createCpuBackend } from "../../kernels/cpu_backend.ts";
+import type { Backend } from "../../kernels/backend.ts";
+import { cosineTables } from "../../diffusion/schedule.ts";
+import { ddpmPlan, flowPlan } from "../../diffusion/plan.ts";
+import { T2M } from "../../datasets/motion/skeleton.ts";
+import { AdamW } from "../../train/adamw.ts";
+import {
+  createClipper,
+  grpoStep,
+  type GrpoStepContext,
+  policyLoss,
+  ROLLOUT_STREAM,
+} from "../../train/grpo/grpo_step.ts";
+import { PromptSampler } from "../../train/grpo/prompts.ts";
+import { createRewardFn, type RewardFn } from "../../train/grpo/rewards.ts";
+import { DEFAULT_MATCHING } from "../../rewards/semantic.ts";
+import { totalReward } from "../../rewards/total.ts";
+import { rollout } from "../../diffusion/sampler.ts";
+import { assertClose } from "../_util.ts";
+import { FakeDataset, testEncoder, testFeaturizer, tinyModel } from "./_grpo_util.ts";
+
+interface Setup {
+  flow?: boolean;
+  lora?: boolean;
+  physics?: boolean;
+  dense?: boolean;
+  reward?: RewardFn;
+  refSeed?: number;
+  lr?: number;
+}
+
+function setup(be: Backend, s: Setup = {}): { ctx: GrpoStepContext; sampler: PromptSampler } {
+  const policy = tinyModel(be, s.lora ? "lora" : "full", 1, !!s.lora);
+  const reference = s.lora ? null : tinyModel(be, "none", s.refSeed ?? 1);
+  const ds = new FakeDataset();
+  const plan = s.flow ? flowPlan(cosineTables(10), 4, 0.7) : ddpmPlan(cosineTables(3));
+  const reward = s.reward ?? createRewardFn(
+    be,
+    testEncoder(),
+    {
+      rewardModelType: "tmr",
+      rewardType: "cosine",
+      matching: DEFAULT_MATCHING,
+      dense: !!s.dense,
+      alpha: 0.5,
+      physics: !!s.physics,
+      betaS: 1,
+      betaP: 0.1,
+      lambdaSkate: 1,
+      lambdaJerk: 1,
+      fps: 20,
+    },
+    ds.mean,
+    ds.std,
+    T2M,
+  );
+  const ctx: GrpoStepContext = {
+    be,
+    policy,
+    reference,
+    optimizer: new AdamW(be, policy.trainable(), { lr: s.lr ?? 1e-3, weightDecay: 0 }),
+    clipper: createClipper(be, policy),
+    featurizer: testFeaturizer(),
+    reward,
+    plan,
+    options: {
+      groupSize: 2,
+      guidance: 2.5,
+      seed: 7,
+      clipEpsilon: 0.2,
+      klBeta: 1,
+      learningRate: s.lr ?? 1e-3,
+      maxGradNorm: 1,
+      trainSteps: null,
+      frames: "max",
+    },
+  };
+  const sampler = new PromptSampler({
+    source: s.dense ? "dense" : "dataset",
+    seed: 7,
+    kSegments: s.dense ? 2 : 1,
+    maxMotionLength: 24,
+    dataset: ds,
+  });
+  return { ctx, sampler };
+}
+
+async function snapshot(be: Backend, ts: { name: string; t: { size: number } }[]) {
+  const out = new Map<string, Float32Array>();
+  for (const { name, t } of ts) {
+    out.set(name, Float32Array.from(await be.read(t as never)));
+  }
+  return out;
+}
+
+function changed(a: Float32Array, b: Float32Array): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return true;
+  return false;
+}
+
+async function twoSteps(s: Setup): Promise<void> {
+  const be = createCpuBackend();
+  const { ctx, sampler } = setup(be, s);
+  const base = [...ctx.policy.params].map(([name, t]) => ({ name, t }));
+  const trainable = ctx.policy.trainable().map((p) => ({ name: p.name, t: p.param }));
+  const refs = ctx.reference ? [...ctx.reference.params].map(([name, t]) => ({ name, t })) : [];
+  const base0 = await snapshot(be, base), train0 = await snapshot(be, trainable);
+  const ref0 = await snapshot(be, refs);
+  for (let step = 0; step < 2; step++) {
+    const { metrics } = await grpoStep(ctx, sampler.next(2, 2), step);
+    assert.ok(Number.isFinite(metrics.loss), `loss ${metrics.loss}`);
+    assert.ok(Number.isFinite(metrics.grad_norm) && metrics.grad_norm > 0);
+    // No update happens between the rollout and the loss: the ratio is exactly 1.
+    assert.equal(metrics.mean_ratio, 1);
+    assert.equal(metrics.clip_fraction, 0);
+    if (step === 0) assert.equal(metrics.kl_penalty, 0); // policy = reference at the start
+  }
+  const base1 = await snapshot(be, base), train1 = await snapshot(be, trainable);
+  const ref1 = await snapshot(be, refs);
+  for (const { name } of refs) {
+    assert.ok(!changed(ref0.get(name)!, ref1.get(name)!), `reference ${name} changed`);
+  }
+  for (const { name } of trainable) {
+    assert.ok(changed(train0.get(name)!, train1.get(name)!), `${name} did not change`);
+  }
+  if (s.lora) {
+    for (const { name } of base) {
+      assert.ok(!changed(base0.get(name)!, base1.get(name)!), `frozen ${name} changed`);
+    }
+  }
+  be.destroy();
+}
+
+Deno.test("grpoStep() normal_grpo full fine-tuning: two steps update every parameter", async () => {
+  await twoSteps({ physics: true });
+});
+
+Deno.test("grpoStep() flow_grpo full fine-tuning: two steps update every parameter", async () => {
+  await twoSteps({ flow: true, dense: true });
+});
+
+Deno.test("grpoStep() LoRA: adapters change, base weights stay", async () => {
+  await twoSteps({ lora: true });
+});
+
+Deno.test("grpoStep() flow_grpo LoRA: adapters change, base weights stay", async () => {
+  await twoSteps({ lora: true, flow: true, physics: true });
+});
+
+Deno.test("grpoStep() gives a NaN reward advantage 0 without poisoning the batch", async () => {
+  const be = createCpuBackend();
+  const reward: RewardFn = (_x0, batch) => {
+    const N = batch.texts.length;
+    const sem = Float32Array.from({ length: N }, (_, i) => (i === 1 ? NaN : 0.1 * i));
+    return Promise.resolve({
+      sem,
+      phy: null,
+      total: totalReward(sem, null, { betaS: 1, betaP: 0 }),
+    });
+  };
+  const { ctx, sampler } = setup(be, { reward });
+  const { metrics, advantages } = await grpoStep(ctx, sampler.next(2, 2), 0);
+  assert.equal(advantages[1], 0);
+  assert.equal(advantages[0], 0); // its group has one finite reward: no spread
+  assert.ok(advantages[2] < 0 && advantages[3] > 0);
+  assert.equal(metrics.non_finite_rewards, 1);
+  assert.equal(metrics.zero_std_groups, 1);
+  assert.ok(Number.isFinite(metrics.loss) && Number.isFinite(metrics.grad_norm));
+  for (const p of ctx.policy.trainable()) {
+    for (const v of await be.read(p.param)) assert.ok(Number.isFinite(v), `${p.name} not finite`);
+  }
+  be.destroy();
+});
+
+Deno.test("policyLoss() gradient matches finite differences of the whole loss", async () => {
+  const be = createCpuBackend();
+  // A reference different from the policy makes the KL term and its gradient non-zero.
+  const { ctx, sampler } = setup(be, { refSeed: 2 });
+  const batch = sampler.next(1, 2);
+  const N = 2, T = Math.max(...batch.lengths);
+  const text = be.tensor([N, 16], await ctx.featurizer.encode(batch.texts));
+  const r = rollout(ctx.policy, text, batch.lengths, N, T, {
+    plan: ctx.plan,
+    guidance: 2.5,
+    seed: 7,
+    stream: ROLLOUT_STREAM,
+    record: true,
+  });
+  const adv = Float32Array.of(3, -3);
+  ctx.policy.zeroGrad();
+  const base = await policyLoss(ctx, r, r.steps, text, batch.lengths, adv, T, true);
+  assert.ok(base.klPenalty > 0);
+  // The largest gradient entry of three tensors at different depths.
+  const names = [
+    "output_process.poseFinal.bias",
+    "seqTransEncoder.layers.0.linear1.weight",
+    "embed_text.weight",
+  ];
+  for (const name of names) {
+    const p = ctx.policy.trainable().find((q) => q.name === name)!;
+    const grad = await be.read(p.grad);
+    let index = 0;
+    for (let i = 0; i < grad.length; i++) if (Math.abs(grad[i]) > Math.abs(grad[index])) index = i;
+    const analytic = grad[index];
+    const h = 1e-2;
+    const orig = (await be.read(p.param))[index];
+    const at = async (v: number) => {
+      be.write(p.param, Float32Array.of(v), index);
+      return (await policyLoss(ctx, r, r.steps, text, batch.lengths, adv, T, false)).loss;
+    };
+    const numeric = ((await at(orig + h)) - (await at(orig - h))) / (2 * h);
+    be.write(p.param, Float32Array.of(orig), index);
+    assertClose([analytic], [numeric], 2e-4, 5e-2, `d loss / d ${name}[${index}]`);
+    assert.ok(Math.abs(analytic) > 1e-4, `${name} gradient too small to check: ${analytic}`);
+  }
+  be.destroy();
+});

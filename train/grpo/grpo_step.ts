@@ -1,0 +1,363 @@
+/**
+ * One GRPO / Flow-GRPO step on the engine (NUMERICS.md §2-§4):
+ *
+ * 1. Text features of the N = B*G prompts (TextFeaturizer) and a guided rollout of the policy
+ *    with the step's plan (`ddpmPlan`: MDM's 50-step sampler; `flowPlan`: the Flow-GRPO SDE),
+ *    recording every stochastic transition. Noise: seed `--seed`, stream `ROLLOUT_STREAM + step`.
+ * 2. Rewards of the final motions (rewards.ts) and group-normalised advantages
+ *    (`groupAdvantages`, group std; a NaN reward gets advantage 0 and stays out of the stats).
+ * 3. Policy update over the trained transitions (`trainedSteps`: all stochastic steps unless
+ *    `trainSteps` asks for a seeded random subset). For each trained transition x -> x':
+ *      - reference x0 (LoRA: the same model with adapters off; else a frozen copy) -> mean_ref;
+ *      - policy x0 on the doubled CFG batch -> mean; logp = mean over valid elements of the
+ *        Gaussian log-density of x' (`logProbFromSqDist`), logp_old the same from the rollout
+ *        (the weights have not changed yet, so the ratio is exactly 1);
+ *      - KL per sample = sum_valid (mean - mean_ref)^2 / (2 std^2 count) (Flow-GRPO's
+ *        `mean((mean - mean_ref)^2) / (2 std^2)`);
+ *      - `grpoLoss` (clipped surrogate + beta KL) -> dloss/dlogp and dloss/dkl;
+ *      - dmean = dlogp (x' - mean) valid / (std^2 count) + dkl (mean - mean_ref) valid /
+ *        (std^2 count), dx0hat = coefX0 dmean, through guidance dcond = s dx0hat,
+ *        duncond = (1 - s) dx0hat, backward on the doubled batch.
+ *    The loss is the MEAN over trained transitions (each one's gradient is scaled by 1/K).
+ * 4. Gradient-norm clipping (`maxGradNorm`, default 1.0; `grad_norm` logs the norm before it)
+ *    and one AdamW update (weight decay 0: the KL term already anchors the policy).
+ * @module
+ */
+import type { Backend, Tensor } from "../../kernels/backend.ts";
+import { Rng } from "../../kernels/rng/philox.ts";
+import type { MdmDenoiser } from "../../models/mdm/mdm.ts";
+import type { SamplingPlan } from "../../diffusion/plan.ts";
+import {
+  freeGuidedBatch,
+  freeRollout,
+  guidedBatch,
+  guidedX0,
+  type RecordedStep,
+  type Rollout,
+  rollout,
+} from "../../diffusion/sampler.ts";
+import {
+  logProbBackward,
+  logProbFromSqDist,
+  stepMean,
+  validElementMask,
+} from "../../diffusion/transition.ts";
+import type { TextFeaturizer } from "../../rewards/encoder.ts";
+import type { AdamW } from "../adamw.ts";
+import { groupAdvantages } from "../advantages.ts";
+import { grpoLoss } from "../grpo_loss.ts";
+import { GradClipper } from "../pretrain/clip_grad_norm.ts";
+import type { PromptBatch } from "./prompts.ts";
+import type { RewardFn, StepRewards } from "./rewards.ts";
+
+/** Noise stream of step `s`'s rollout: `ROLLOUT_STREAM + s`. */
+export const ROLLOUT_STREAM = 0x47520000; // "GR"
+/** Stream of the trained-subset draw of step `s`: `SUBSET_STREAM + s`. */
+export const SUBSET_STREAM = 0x47530000; // "GS"
+
+/** MDM's default classifier-free guidance scale (its `--guidance_param`). */
+export const DEFAULT_GUIDANCE = 2.5;
+/** Default gradient-norm clip. */
+export const DEFAULT_MAX_GRAD_NORM = 1.0;
+
+/** Hyper-parameters of a step. */
+export interface GrpoStepOptions {
+  groupSize: number;
+  /** CFG scale s; 1 = conditional only. */
+  guidance: number;
+  seed: number;
+  clipEpsilon: number;
+  klBeta: number;
+  learningRate: number;
+  /** Global gradient-norm clip; <= 0 or Infinity disables it. */
+  maxGradNorm: number;
+  /** Trained transitions per step: null = every stochastic step, else a seeded random subset. */
+  trainSteps: number | null;
+  /** Frames of a rollout: `"max"` = the longest prompt (exact for masked models), or a count. */
+  frames: "max" | number;
+}
+
+/** What a step works with; built once by the trainer. */
+export interface GrpoStepContext {
+  be: Backend;
+  /** Trained model ("full" or "lora"). */
+  policy: MdmDenoiser;
+  /** Frozen reference; null = the policy with adapters off (LoRA). */
+  reference: MdmDenoiser | null;
+  optimizer: AdamW;
+  clipper: GradClipper;
+  featurizer: TextFeaturizer;
+  reward: RewardFn;
+  plan: SamplingPlan;
+  options: GrpoStepOptions;
+}
+
+/** Creates the gradient clipper of a policy. */
+export function createClipper(be: Backend, policy: MdmDenoiser): GradClipper {
+  return new GradClipper(be, policy.trainable());
+}
+
+/** Metrics of one step (seed names, plus diagnostics). */
+export type GrpoStepMetrics = Record<string, number>;
+
+/** Positions in the plan of the transitions a step trains. */
+export function trainedSteps(
+  r: Rollout,
+  trainSteps: number | null,
+  seed: number,
+  step: number,
+): RecordedStep[] {
+  const all = r.steps;
+  if (trainSteps === null || trainSteps >= all.length) return all;
+  if (!Number.isInteger(trainSteps) || trainSteps < 1) {
+    throw new RangeError(`Cannot train ${trainSteps} transitions per step: need >= 1`);
+  }
+  const idx = new Rng(seed, (SUBSET_STREAM + step) >>> 0).shuffle(all.map((_, i) => i));
+  return idx.slice(0, trainSteps).sort((a, b) => a - b).map((i) => all[i]);
+}
+
+/** Policy-loss statistics accumulated over the trained transitions. */
+interface UpdateStats {
+  loss: number;
+  policyLoss: number;
+  klPenalty: number;
+  meanRatio: number;
+  clipFraction: number;
+  approxKl: number;
+  logpCurrent: number;
+  logpRef: number;
+  logpOld: number;
+}
+
+/**
+ * Computes the policy loss over `steps` of `r` and, when `backward` is true, accumulates its
+ * gradient into the policy (call `zeroGrad()` first). Exposed for gradient checks.
+ */
+export async function policyLoss(
+  ctx: GrpoStepContext,
+  r: Rollout,
+  steps: readonly RecordedStep[],
+  text: Tensor, // (N, D)
+  lengths: Int32Array, // (N)
+  advantages: Float32Array, // (N)
+  T: number,
+  backward: boolean,
+): Promise<UpdateStats> {
+  const { be, policy, reference } = ctx, o = ctx.options;
+  const N = lengths.length, F = policy.nfeats, n = N * T * F, K = steps.length, s = o.guidance;
+  const g = guidedBatch(policy, text, lengths, N, T, s);
+  const gRef = reference ? guidedBatch(reference, text, lengths, N, T, s) : g;
+  const w = be.tensor([N, T * F], validElementMask(lengths, N, T, F)); // (N, T*F)
+  const x0hat = be.tensor([N, T, F]), x0Ref = be.tensor([N, T, F]);
+  const mean = be.tensor([N, T, F]), meanRef = be.tensor([N, T, F]);
+  const dmean = be.tensor([N, T, F]), dkl = be.tensor([N, T, F]);
+  const dout = be.tensor([g.B2, T, F]), half = be.tensor([N, T, F]);
+  const rowScale = be.tensor([N * T]);
+  const sq = be.tensor([N]), sqRef = be.tensor([N]), klSq = be.tensor([N]);
+  const tLogp = be.tensor([N]), tOld = be.tensor([N]), tAdv = be.tensor([N], advantages);
+  const tKl = be.tensor([N]), tDlogp = be.tensor([N]);
+  const acc: UpdateStats = {
+    loss: 0,
+    policyLoss: 0,
+    klPenalty: 0,
+    meanRatio: 0,
+    clipFraction: 0,
+    approxKl: 0,
+    logpCurrent: 0,
+    logpRef: 0,
+    logpOld: 0,
+  };
+  try {
+    for (const rec of steps) {
+      const st = rec.step;
+      // Reference first: the policy's forward must be the latest one for backward.
+      if (reference) {
+        guidedX0(reference, gRef, x0Ref, rec.x, st, s, N, T);
+      } else {
+        policy.setAdaptersEnabled(false);
+        try {
+          guidedX0(policy, g, x0Ref, rec.x, st, s, N, T);
+        } finally {
+          policy.setAdaptersEnabled(true);
+        }
+      }
+      stepMean(be, meanRef, x0Ref, rec.x, st, n);
+      guidedX0(policy, g, x0hat, rec.x, st, s, N, T);
+      stepMean(be, mean, x0hat, rec.x, st, n);
+      be.rowSumSqDiff(sq, rec.sample, mean, w, N, T * F);
+      be.rowSumSqDiff(sqRef, rec.sample, meanRef, w, N, T * F);
+      be.rowSumSqDiff(klSq, mean, meanRef, w, N, T * F);
+      const [sqH, sqRefH, klSqH, oldH] = await Promise.all([
+        be.read(sq),
+        be.read(sqRef),
+        be.read(klSq),
+        be.read(rec.sqDist),
+      ]);
+      const logp = logProbFromSqDist(sqH, r.count, st);
+      const logpRef = logProbFromSqDist(sqRefH, r.count, st);
+      const logpOld = logProbFromSqDist(oldH, r.count, st);
+      const variance = st.std * st.std;
+      const kl = Float32Array.from(klSqH, (v, b) => v / (2 * variance * r.count[b]));
+      be.write(tLogp, Float32Array.from(logp));
+      be.write(tOld, Float32Array.from(logpOld));
+      be.write(tKl, kl);
+      const ls = await grpoLoss(be, tDlogp, tLogp, tOld, tAdv, tKl, N, {
+        clipEpsilon: o.clipEpsilon,
+        klBeta: o.klBeta,
+      });
+      acc.loss += ls.loss / K;
+      acc.policyLoss += ls.policyLoss / K;
+      acc.klPenalty += ls.klPenalty / K;
+      acc.meanRatio += ls.meanRatio / K;
+      acc.clipFraction += ls.clipFraction / K;
+      acc.approxKl += ls.approxKl / K;
+      acc.logpCurrent += mean1(logp) / K;
+      acc.logpRef += mean1(logpRef) / K;
+      acc.logpOld += mean1(logpOld) / K;
+      if (!backward) continue;
+
+      // dmean = (dlogp (x' - mean) + dkl (mean - mean_ref)) valid / (std^2 count), all / K
+      const dlogp = Float64Array.from(await be.read(tDlogp), (v) => v / K);
+      logProbBackward(be, dmean, rec.sample, mean, rowScale, dlogp, lengths, r.count, st, N, T, F);
+      const gk = new Float64Array(N).fill(ls.dkl / K);
+      logProbBackward(be, dkl, mean, meanRef, rowScale, gk, lengths, r.count, st, N, T, F);
+      be.axpby(dmean, dmean, 1, dkl, 1, n);
+      // x0hat = s cond + (1 - s) uncond, mean = coefX0 x0hat + coefX x (x is a constant sample)
+      const c0 = st.coefX0;
+      if (g.B2 > N) {
+        be.axpby(half, dmean, Math.fround(s * c0), dmean, 0, n);
+        be.copy(dout, half, n, 0, 0);
+        be.axpby(half, dmean, Math.fround((1 - s) * c0), dmean, 0, n);
+        be.copy(dout, half, n, n, 0);
+      } else {
+        be.axpby(dout, dmean, Math.fround(c0), dmean, 0, n);
+      }
+      policy.backward(dout);
+    }
+  } finally {
+    freeGuidedBatch(be, g);
+    if (gRef !== g) freeGuidedBatch(be, gRef);
+    for (
+      const t of [
+        w,
+        x0hat,
+        x0Ref,
+        mean,
+        meanRef,
+        dmean,
+        dkl,
+        dout,
+        half,
+        rowScale,
+        sq,
+        sqRef,
+        klSq,
+        tLogp,
+        tOld,
+        tAdv,
+        tKl,
+        tDlogp,
+      ]
+    ) be.free(t);
+  }
+  return acc;
+}
+
+/** Frames of a step's rollout. */
+export function rolloutFrames(frames: "max" | number, lengths: Int32Array): number {
+  return frames === "max" ? Math.max(...lengths) : frames;
+}
+
+/** Everything a step produced besides the metrics (tests inspect it). */
+export interface GrpoStepResult {
+  metrics: GrpoStepMetrics;
+  rewards: StepRewards;
+  advantages: Float32Array;
+}
+
+/**
+ * Runs GRPO step `step` (0-based) on `batch`: rollout, rewards, advantages, one optimiser update.
+ */
+export async function grpoStep(
+  ctx: GrpoStepContext,
+  batch: PromptBatch,
+  step: number,
+): Promise<GrpoStepResult> {
+  const { be, policy } = ctx, o = ctx.options;
+  const N = batch.texts.length, D = policy.textDim;
+  const T = rolloutFrames(o.frames, batch.lengths);
+  const feats = await ctx.featurizer.encode(batch.texts); // (N, D)
+  if (feats.length !== N * D) {
+    throw new RangeError(
+      `Cannot run a GRPO step: the text featurizer "${ctx.featurizer.name}" gives ` +
+        `${feats.length / N} features per text, the model takes ${D}`,
+    );
+  }
+  const text = be.tensor([N, D], feats);
+  policy.setAdaptersEnabled(true);
+  const r = rollout(policy, text, batch.lengths, N, T, {
+    plan: ctx.plan,
+    guidance: o.guidance,
+    seed: o.seed,
+    stream: (ROLLOUT_STREAM + step) >>> 0,
+    record: true,
+  });
+  try {
+    const rewards = await ctx.reward(r.x0, batch, T);
+    const { advantages, diagnostics: d } = groupAdvantages(rewards.total.total, {
+      groupSize: o.groupSize,
+    });
+    const steps = trainedSteps(r, o.trainSteps, o.seed, step);
+    policy.zeroGrad();
+    const u = await policyLoss(ctx, r, steps, text, batch.lengths, advantages, T, true);
+    const params = policy.trainable();
+    const gradNorm = await ctx.clipper.clip(params, o.maxGradNorm);
+    ctx.optimizer.step(o.learningRate);
+    const metrics: GrpoStepMetrics = {
+      loss: u.loss,
+      policy_loss: u.policyLoss,
+      kl_penalty: u.klPenalty,
+      mean_reward: d.meanReward,
+      std_reward: d.stdReward,
+      min_reward: d.minReward,
+      max_reward: d.maxReward,
+      mean_advantage: d.meanAdvantage,
+      std_advantage: d.stdAdvantage,
+      mean_log_prob_current: u.logpCurrent,
+      mean_log_prob_ref: u.logpRef,
+      mean_ratio: u.meanRatio,
+      grad_norm: gradNorm,
+      learning_rate: o.learningRate,
+      clip_fraction: u.clipFraction,
+      approx_kl: u.approxKl,
+      zero_std_groups: d.zeroStdGroups,
+      non_finite_rewards: d.nonFinite,
+      r_sem: finiteMean(rewards.sem),
+      trained_transitions: steps.length,
+      frames: T,
+    };
+    if (rewards.phy) metrics.r_phy = finiteMean(rewards.phy);
+    return { metrics, rewards, advantages };
+  } finally {
+    freeRollout(be, r);
+    be.free(text);
+  }
+}
+
+function mean1(x: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i];
+  return s / x.length;
+}
+
+/** Mean of the finite entries (NaN when there are none). */
+function finiteMean(x: ArrayLike<number>): number {
+  let s = 0, n = 0;
+  for (let i = 0; i < x.length; i++) {
+    if (Number.isFinite(x[i])) {
+      s += x[i];
+      n++;
+    }
+  }
+  return n > 0 ? s / n : NaN;
+}
