@@ -10,8 +10,10 @@
  * Every matrix product (linear forward and backward, the four attention products) goes through
  * one injectable `GemmFn` with the `GemmOptions` semantics of kernels/backend.ts: the WASM-SIMD
  * `gemmF32` (kernels/wasm) by default, or any GEMM with the same signature passed as
- * `options.gemm` (tests pass the plain-loop `gemmRef` to check the fast path against it). Everything else is plain loops with float64
- * accumulators in a fixed order, so results are deterministic.
+ * `options.gemm` (tests pass the plain-loop `gemmRef` to check the fast path against it).
+ * Everything else is plain loops with float64 accumulators in a fixed order (GELU from an
+ * interpolation table of the reference erf, see kernels/activation/cpu.ts), so results are
+ * deterministic.
  *
  * Conventions are those of kernels/backend.ts: forward kernels and activation gradients
  * overwrite, parameter gradients accumulate, masks are 1 = valid / 0 = padded. Arguments are
@@ -126,7 +128,8 @@ class Check {
 
   /** Each value must be a non-negative integer. */
   dims(d: Record<string, number>): void {
-    for (const [k, v] of Object.entries(d)) {
+    for (const k in d) {
+      const v = d[k];
       if (!Number.isInteger(v) || v < 0) {
         throw new RangeError(
           `Cannot run ${this.op}: ${k} must be a non-negative integer, got ${v}`,
@@ -137,7 +140,8 @@ class Check {
 
   /** Each value must be a finite number. */
   finite(d: Record<string, number>): void {
-    for (const [k, v] of Object.entries(d)) {
+    for (const k in d) {
+      const v = d[k];
       if (typeof v !== "number" || !Number.isFinite(v)) {
         throw new RangeError(`Cannot run ${this.op}: ${k} must be a finite number, got ${v}`);
       }

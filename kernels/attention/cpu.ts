@@ -10,7 +10,8 @@
  * their gradient. Backward overwrites `dqkv`; `datt (B, NH, T, T)` is scratch.
  *
  * `attentionForward`/`attentionBackward` route the four products (QK^T, att V and their
- * backward products) through a `GemmFn` on strided views inside `qkv`; `attentionForwardRef`/
+ * backward products) through a `GemmFn` on strided views inside `qkv`, with the softmax in
+ * place on `att` and a table-driven `exp` (within 2 ulp of `Math.exp`); `attentionForwardRef`/
  * `attentionBackwardRef` are plain loops, the readable truth. Host arrays may be float32 or
  * float64 (finite-difference checks).
  */
@@ -140,7 +141,7 @@ export function attentionForward(
   gemm: GemmFn = gemmRef,
 ): void {
   const HS = C / NH, C3 = 3 * C, scale = 1 / Math.sqrt(HS);
-  const p = new Float64Array(T); // (T) one row of probabilities
+  const p = rowScratch(T); // (T) one row of exponentials
   for (let b = 0; b < B; b++) {
     const q0 = b * T * C3, a0 = b * NH * T * T;
     // att[b, h] (T, T) = scale * Q_h (T, HS) @ K_h^T; Q_h, K_h are HS-wide column blocks of qkv.
@@ -158,20 +159,7 @@ export function attentionForward(
       strideB: HS,
       strideC: T * T,
     });
-    for (let r = 0; r < NH * T; r++) {
-      const row = a0 + r * T;
-      let max = -Infinity;
-      for (let s = 0; s < T; s++) {
-        if (keyMask !== null && keyMask[b * T + s] === 0) {
-          p[s] = -Infinity;
-          continue;
-        }
-        p[s] = att[row + s];
-        if (p[s] > max) max = p[s];
-      }
-      normalizeRow(p, max, T);
-      for (let s = 0; s < T; s++) att[row + s] = p[s];
-    }
+    for (let r = 0; r < NH * T; r++) softmaxRow(att, a0 + r * T, p, keyMask, b * T, T);
     // out[b, :, h] (T, HS) = att[b, h] (T, T) @ V_h (T, HS), written into the (T, C) rows of out.
     gemm(out, att, qkv, T, HS, T, {
       batch: NH,
@@ -289,3 +277,79 @@ function normalizeRow(p: Float64Array, max: number, T: number): void {
   const inv = 1 / sum;
   for (let s = 0; s < T; s++) p[s] *= inv;
 }
+
+/** Reused row scratch of `softmaxRow` (grows to the longest row seen). */
+let rowBuf = new Float64Array(256);
+
+/** A float64 scratch of at least `T` elements, shared by every call (synchronous use only). */
+function rowScratch(T: number): Float64Array {
+  if (rowBuf.length < T) rowBuf = new Float64Array(T);
+  return rowBuf;
+}
+
+/**
+ * Softmax of the scores `x[o .. o+T)` in place, keys with `mask[m + s] === 0` getting exactly 0
+ * (a row with every key masked becomes all zeros); `p (T)` is scratch. Same float64 steps as
+ * `normalizeRow`, with the table exp below for `Math.exp`.
+ */
+function softmaxRow(
+  x: FloatArray,
+  o: number,
+  p: Float64Array,
+  mask: FloatArray | null,
+  m: number,
+  T: number,
+): void {
+  let max = -Infinity;
+  for (let s = 0; s < T; s++) {
+    if ((mask === null || mask[m + s] !== 0) && x[o + s] > max) max = x[o + s];
+  }
+  if (max === -Infinity) {
+    for (let s = 0; s < T; s++) x[o + s] = 0;
+    return;
+  }
+  let sum = 0;
+  for (let s = 0; s < T; s++) {
+    // exp(d), d = x - max <= 0, by the tables below, written out here: as a call it was not
+    // always inlined, which doubled the cost of the row
+    const d = x[o + s] - max;
+    let e = 0; // masked keys, and d below -745 (exp under the smallest subnormal)
+    if (mask === null || mask[m + s] !== 0) {
+      if (d > -745) {
+        const k = Math.round(d * EXP_INV);
+        const r = d - k * EXP_HI - k * EXP_LO;
+        const q = 1 + r * (1 + r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120)))));
+        const ki = k | 0;
+        e = EXP_POW2[0 - (ki >> 6)] * (EXP_FRAC[ki & 63] * q); // 0 - m: never the index -0
+      } else if (d !== d) {
+        e = d; // NaN scores poison the row, as with Math.exp
+      }
+    }
+    p[s] = e;
+    sum += e;
+  }
+  const inv = 1 / sum;
+  for (let s = 0; s < T; s++) x[o + s] = p[s] * inv;
+}
+
+// The softmax's exp(d), d <= 0, as 2^(k/64) exp(r): d = k ln2/64 + r with |r| <= ln2/128, exp(r)
+// by its degree-5 Taylor polynomial (remainder < 4e-17 relative), 2^(k/64) = 2^(k>>6)
+// 2^((k&63)/64) from two tables. Within 2 ulp of Math.exp (checked down to d = -740), a few
+// times faster, and fixed arithmetic (deterministic).
+const EXP_N = 64;
+const EXP_INV = EXP_N / Math.LN2;
+/**
+ * ln2/64 = EXP_HI + EXP_LO, split so that `k * EXP_HI` is exact for |k| < 2^19 (x > -8000);
+ * EXP_LO carries ln2's digits beyond the double `Math.LN2` (ln2 - Math.LN2 = 2.3190468e-17).
+ */
+const EXP_HI = Math.round((Math.LN2 / EXP_N) * 2 ** 40) / 2 ** 40;
+const EXP_LO = (Math.LN2 - EXP_N * EXP_HI + 2.3190468138462996e-17) / EXP_N;
+/** 2^(j/64) for j < 64. */
+const EXP_FRAC = Float64Array.from({ length: EXP_N }, (_, j) => 2 ** (j / EXP_N));
+/** 2^-n for n <= 1075 (exact powers of two, down through the subnormals to 0). */
+const EXP_POW2 = (() => {
+  const t = new Float64Array(1076);
+  t[0] = 1;
+  for (let n = 1; n < t.length; n++) t[n] = t[n - 1] / 2;
+  return t;
+})();

@@ -17,7 +17,12 @@ export function axpby(
   beta: number,
   n: number,
 ): void {
-  for (let i = 0; i < n; i++) out[i] = alpha * a[i] + beta * b[i];
+  if (alpha === 1 && beta === 1) {
+    // the residual adds; 1 * v is exact, so this rounds exactly as the general loop
+    for (let i = 0; i < n; i++) out[i] = a[i] + b[i];
+  } else {
+    for (let i = 0; i < n; i++) out[i] = alpha * a[i] + beta * b[i];
+  }
 }
 
 /** `out[i] = inp[i] + row[i % period]` for `i < n` (broadcast add over leading axes). */

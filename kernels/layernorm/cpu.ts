@@ -42,6 +42,9 @@ export function layernormForward(
   }
 }
 
+/** Parameter-gradient scratch of `layernormBackward`: (2, C) float64, grown as needed. */
+let gradBuf = new Float64Array(2048);
+
 /**
  * With `xhat = (inp - mean) * rstd` and `g = dout * weight`:
  * `dinp = rstd * (g - mean_c(g) - xhat * mean_c(g * xhat))`, `dweight += sum_n dout * xhat`,
@@ -61,8 +64,10 @@ export function layernormBackward(
 ): void {
   // Parameter gradients are summed over rows in float64 and added once, so the result does not
   // depend on N through repeated float32 rounding.
-  const dw = dweight === null ? null : new Float64Array(C); // (C)
-  const db = dbias === null ? null : new Float64Array(C); // (C)
+  if (gradBuf.length < 2 * C) gradBuf = new Float64Array(2 * C);
+  // (C) each, reused across calls (every kernel call runs to completion before the next)
+  const dw = dweight === null ? null : gradBuf.subarray(0, C).fill(0);
+  const db = dbias === null ? null : gradBuf.subarray(C, 2 * C).fill(0);
   for (let n = 0; n < N; n++) {
     const row = n * C;
     const m = mean[n], s = rstd[n];

@@ -80,7 +80,8 @@ export function linearForward(
   gemm: GemmFn = gemmRef,
 ): void {
   if (bias !== null) {
-    for (let n = 0; n < N; n++) out.set(bias.subarray(0, OC), n * OC);
+    const row = bias.length === OC ? bias : bias.subarray(0, OC); // one view, not one per row
+    for (let n = 0; n < N; n++) out.set(row, n * OC);
   }
   // weight is stored (OC, C) = op(B)^T, hence transB.
   gemm(out, inp, weight, N, OC, C, { transB: true, beta: bias === null ? 0 : 1 });
@@ -106,9 +107,14 @@ export function linearBackward(
   if (dbias !== null) addColumnSums(dbias, dout, N, OC);
 }
 
+/** Column-sum scratch of `addColumnSums`, grown to the widest layer seen. */
+let sumBuf = new Float64Array(1024);
+
 /** `acc[o] += sum_n x[n, o]` for x (N, OC), summed in float64 in row order, added once. */
 function addColumnSums(acc: FloatArray, x: FloatArray, N: number, OC: number): void {
-  const sums = new Float64Array(OC);
+  if (sumBuf.length < OC) sumBuf = new Float64Array(OC);
+  const sums = sumBuf; // (OC) reused: every kernel call runs to completion before the next
+  sums.fill(0, 0, OC);
   for (let n = 0; n < N; n++) {
     for (let o = 0; o < OC; o++) sums[o] += x[n * OC + o];
   }

@@ -6,9 +6,12 @@
 import { GEMM_WASM_BASE64 } from "./gemm_wasm.ts";
 
 /** Exports of the kernel module; see kernels/wasm/gemm.wat for the packed layouts. */
-interface GemmExports {
+export interface GemmExports {
   memory: WebAssembly.Memory;
-  /** C work (mp*4, np*8) = packed A (mp panels) @ packed B (np panels); addresses in bytes. */
+  /**
+   * C work (mp*4, np*8) = packed A (mp panels) @ packed B (np panels), or += when `acc` is 1;
+   * addresses in bytes.
+   */
   gemm(
     mp: number,
     np: number,
@@ -18,6 +21,32 @@ interface GemmExports {
     bp: number,
     cp: number,
     ldc: number,
+    acc: number,
+  ): void;
+  /**
+   * Packs `nblk` 4-row blocks stored row-major at `src` (row stride `ld` bytes, K floats each)
+   * into panels at `dst`, transposed; see kernels/wasm/gemm.wat. Addresses in bytes.
+   */
+  packRows(
+    src: number,
+    ld: number,
+    nblk: number,
+    K: number,
+    kpad: number,
+    dst: number,
+    step: number,
+    pb: number,
+    half: number,
+  ): void;
+  /** Packs `np` panels of 4 (`wide` 0) or 8 (`wide` 1) floats per k from rows `ld` bytes apart. */
+  packCols(
+    src: number,
+    ld: number,
+    np: number,
+    K: number,
+    kpad: number,
+    dst: number,
+    wide: number,
   ): void;
 }
 

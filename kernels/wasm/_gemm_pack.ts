@@ -3,7 +3,12 @@
  * caller's arrays into the kernel's memory. Transposes, leading dimensions and offsets are all
  * resolved here, so the kernel sees one layout. Everything past the real rows, columns and K is
  * written as zero (the memory is reused, so stale values must be overwritten).
+ *
+ * With `w` (the kernel's exports) the operand has been copied into the kernel's memory (`a` or `b`
+ * is then `f` itself and the offsets point into it): whole panels are packed there by one SIMD
+ * call, and only a last, partial panel by the loops here.
  */
+import type { GemmExports } from "./_gemm_instance.ts";
 
 /** Rows of A per panel (micro-tile height). */
 export const MR = 4;
@@ -25,7 +30,15 @@ export function packA(
   i1: number,
   K: number,
   kpad: number,
+  w: GemmExports | null = null,
 ): void {
+  if (w !== null && i1 - i0 >= MR) {
+    const full = Math.floor((i1 - i0) / MR);
+    if (trans) w.packCols((oa + i0) * 4, lda * 4, full, K, kpad, dst * 4, 0);
+    else w.packRows((oa + i0 * lda) * 4, lda * 4, full, K, kpad, dst * 4, 16, kpad * 16, 0);
+    i0 += full * MR;
+    dst += full * kpad * MR;
+  }
   for (let i = i0; i < i1; i += MR) {
     const n = Math.min(MR, i1 - i);
     let d = dst;
@@ -47,14 +60,18 @@ export function packA(
         f[d + 3] = a[s + 3];
       }
     } else {
-      // last, partial panel: missing rows are zero
-      for (let k = 0; k < K; k++, d += MR) {
-        for (let r = 0; r < MR; r++) {
-          f[d + r] = r < n ? (trans ? a[oa + k * lda + i + r] : a[oa + (i + r) * lda + k]) : 0;
+      // last, partial panel: zeroed, then the n real rows written one by one
+      zero(f, d, d + K * MR);
+      for (let r = 0; r < n; r++) {
+        if (trans) {
+          for (let k = 0, s = oa + i + r, e = d + r; k < K; k++, s += lda, e += MR) f[e] = a[s];
+        } else {
+          for (let k = 0, s = oa + (i + r) * lda, e = d + r; k < K; k++, e += MR) f[e] = a[s + k];
         }
       }
+      d += K * MR;
     }
-    f.fill(0, d, dst + kpad * MR);
+    zero(f, d, dst + kpad * MR);
     dst += kpad * MR;
   }
 }
@@ -73,8 +90,17 @@ export function packB(
   N: number,
   K: number,
   kpad: number,
+  w: GemmExports | null = null,
 ): void {
-  for (let j = 0; j < N; j += NR) {
+  let j0 = 0;
+  if (w !== null && N >= NR) {
+    const full = Math.floor(N / NR);
+    if (trans) w.packRows(ob * 4, ldb * 4, 2 * full, K, kpad, dst * 4, 32, kpad * 32, 1);
+    else w.packCols(ob * 4, ldb * 4, full, K, kpad, dst * 4, 1);
+    j0 = full * NR;
+    dst += full * kpad * NR;
+  }
+  for (let j = j0; j < N; j += NR) {
     const n = Math.min(NR, N - j);
     let d = dst;
     if (n === NR && !trans) {
@@ -104,14 +130,24 @@ export function packB(
         f[d + 7] = b[s7 + k];
       }
     } else {
-      // last, partial panel: missing columns are zero
-      for (let k = 0; k < K; k++, d += NR) {
-        for (let c = 0; c < NR; c++) {
-          f[d + c] = c < n ? (trans ? b[ob + (j + c) * ldb + k] : b[ob + k * ldb + j + c]) : 0;
+      // last, partial panel: zeroed, then the n real columns written one by one
+      zero(f, d, d + K * NR);
+      for (let c = 0; c < n; c++) {
+        if (trans) {
+          for (let k = 0, s = ob + (j + c) * ldb, e = d + c; k < K; k++, e += NR) f[e] = b[s + k];
+        } else {
+          for (let k = 0, s = ob + j + c, e = d + c; k < K; k++, s += ldb, e += NR) f[e] = b[s];
         }
       }
+      d += K * NR;
     }
-    f.fill(0, d, dst + kpad * NR);
+    zero(f, d, dst + kpad * NR);
     dst += kpad * NR;
   }
+}
+
+/** `f[from .. to) = 0`; a plain loop for the short ranges of padding (`fill` costs a call). */
+function zero(f: Float32Array, from: number, to: number): void {
+  if (to - from > 256) f.fill(0, from, to);
+  else for (let i = from; i < to; i++) f[i] = 0;
 }

@@ -3,7 +3,8 @@
 ;; Source of kernels/wasm/gemm_wasm.ts, which `deno task build-wasm` (tools/build_wasm.ts)
 ;; regenerates with wabt; tests/kernels/wasm_gemm_test.ts checks that the two agree.
 ;;
-;; The host (kernels/wasm/gemm_f32.ts) packs op(A) and op(B) into linear memory; this module only
+;; The host (kernels/wasm/gemm_f32.ts) packs op(A) and op(B) into linear memory (by its own loops,
+;; or, for an operand it first copied into the memory, by `packRows`/`packCols` below); `gemm`
 ;; multiplies the packed panels:
 ;;   A panel p (rows 4p..4p+3):  kpad x 4 floats, element (i, k) at [k][i - 4p]   (k-major)
 ;;   B panel q (cols 8q..8q+7):  kpad x 8 floats, element (k, j) at [k][j - 8q]   (k-major)
@@ -118,10 +119,12 @@
   ;; C work (mp*4, np*8) = A panels (mp) @ B panels (np), K blocked by $kc (multiple of 4):
   ;; for each K block, each B panel (kc x 8, stays in L1) meets every A panel of the block.
   ;; Byte addresses: $ap, $bp, $cp; $ldc is the C work row stride in bytes. mp, np, kpad >= 1.
+  ;; $acc = 1 adds the product to what the C work holds (the host preloads C there for beta = 1),
+  ;; 0 overwrites it; later K blocks always add.
   (func (export "gemm")
     (param $mp i32) (param $np i32) (param $kpad i32) (param $kc i32)
-    (param $ap i32) (param $bp i32) (param $cp i32) (param $ldc i32)
-    (local $k0 i32) (local $kb i32) (local $i i32) (local $j i32) (local $acc i32)
+    (param $ap i32) (param $bp i32) (param $cp i32) (param $ldc i32) (param $acc i32)
+    (local $k0 i32) (local $kb i32) (local $i i32) (local $j i32)
     (loop $blocks
       ;; kb = min(kc, kpad - k0)
       (local.set $kb (i32.sub (local.get $kpad) (local.get $k0)))
@@ -151,5 +154,132 @@
       (local.set $acc (i32.const 1))
       (local.set $k0 (i32.add (local.get $k0) (local.get $kb)))
       (br_if $blocks (i32.lt_u (local.get $k0) (local.get $kpad))))
+  )
+;; ---- packing (the host first copies the operand into memory with one memcpy) ----------------
+  ;; Both functions write whole panels: rows k < $K from the source, rows K <= k < $kpad zero.
+
+  ;; Panels from 4-row blocks stored row-major (op(A) untransposed, or op(B) stored (N, K)):
+  ;; block b (source rows 4b..4b+3, $ld bytes apart, K floats each) is transposed so that each k
+  ;; gives 4 consecutive floats, $step bytes apart from the next k. With $half = 0 block b fills
+  ;; A panel b ($step 16); with $half = 1 blocks 2q and 2q+1 fill the left and right halves of
+  ;; B panel q ($step 32). $pb is the panel size in bytes.
+  (func (export "packRows")
+    (param $src i32) (param $ld i32) (param $nblk i32) (param $K i32) (param $kpad i32)
+    (param $dst i32) (param $step i32) (param $pb i32) (param $half i32)
+    (local $b i32) (local $s0 i32) (local $s1 i32) (local $s2 i32) (local $s3 i32)
+    (local $d i32) (local $k i32) (local $k4 i32)
+    (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
+    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    (local.set $k4 (i32.and (local.get $K) (i32.const -4)))
+    (block $done
+      (loop $blocks
+        (br_if $done (i32.ge_u (local.get $b) (local.get $nblk)))
+        (local.set $s0 (i32.add (local.get $src)
+          (i32.mul (i32.shl (local.get $b) (i32.const 2)) (local.get $ld))))
+        (local.set $s1 (i32.add (local.get $s0) (local.get $ld)))
+        (local.set $s2 (i32.add (local.get $s1) (local.get $ld)))
+        (local.set $s3 (i32.add (local.get $s2) (local.get $ld)))
+        (local.set $d (i32.add (local.get $dst)
+          (i32.add
+            (i32.mul (i32.shr_u (local.get $b) (local.get $half)) (local.get $pb))
+            (i32.shl (i32.and (local.get $b) (local.get $half)) (i32.const 4)))))
+        ;; k in steps of 4: a 4x4 transpose by two rounds of shuffles
+        (local.set $k (i32.const 0))
+        (block $vdone
+          (loop $kv
+            (br_if $vdone (i32.ge_u (local.get $k) (local.get $k4)))
+            (local.set $r0 (v128.load (local.get $s0)))
+            (local.set $r1 (v128.load (local.get $s1)))
+            (local.set $r2 (v128.load (local.get $s2)))
+            (local.set $r3 (v128.load (local.get $s3)))
+            ;; t0 = [r0.0 r1.0 r0.1 r1.1], t1 = [r0.2 r1.2 r0.3 r1.3], t2/t3 likewise for r2, r3
+            (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23
+              (local.get $r0) (local.get $r1)))
+            (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31
+              (local.get $r0) (local.get $r1)))
+            (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23
+              (local.get $r2) (local.get $r3)))
+            (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31
+              (local.get $r2) (local.get $r3)))
+            ;; column k+j of the block = [r0.j r1.j r2.j r3.j]
+            (v128.store (local.get $d) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+              (local.get $t0) (local.get $t2)))
+            (local.set $d (i32.add (local.get $d) (local.get $step)))
+            (v128.store (local.get $d) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31
+              (local.get $t0) (local.get $t2)))
+            (local.set $d (i32.add (local.get $d) (local.get $step)))
+            (v128.store (local.get $d) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+              (local.get $t1) (local.get $t3)))
+            (local.set $d (i32.add (local.get $d) (local.get $step)))
+            (v128.store (local.get $d) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31
+              (local.get $t1) (local.get $t3)))
+            (local.set $d (i32.add (local.get $d) (local.get $step)))
+            (local.set $s0 (i32.add (local.get $s0) (i32.const 16)))
+            (local.set $s1 (i32.add (local.get $s1) (i32.const 16)))
+            (local.set $s2 (i32.add (local.get $s2) (i32.const 16)))
+            (local.set $s3 (i32.add (local.get $s3) (i32.const 16)))
+            (local.set $k (i32.add (local.get $k) (i32.const 4)))
+            (br $kv)))
+        ;; the K % 4 last columns one float at a time
+        (block $sdone
+          (loop $ks
+            (br_if $sdone (i32.ge_u (local.get $k) (local.get $K)))
+            (f32.store offset=0 (local.get $d) (f32.load (local.get $s0)))
+            (f32.store offset=4 (local.get $d) (f32.load (local.get $s1)))
+            (f32.store offset=8 (local.get $d) (f32.load (local.get $s2)))
+            (f32.store offset=12 (local.get $d) (f32.load (local.get $s3)))
+            (local.set $d (i32.add (local.get $d) (local.get $step)))
+            (local.set $s0 (i32.add (local.get $s0) (i32.const 4)))
+            (local.set $s1 (i32.add (local.get $s1) (i32.const 4)))
+            (local.set $s2 (i32.add (local.get $s2) (i32.const 4)))
+            (local.set $s3 (i32.add (local.get $s3) (i32.const 4)))
+            (local.set $k (i32.add (local.get $k) (i32.const 1)))
+            (br $ks)))
+        ;; zero padding up to kpad
+        (block $zdone
+          (loop $kz
+            (br_if $zdone (i32.ge_u (local.get $k) (local.get $kpad)))
+            (v128.store (local.get $d) (v128.const i32x4 0 0 0 0))
+            (local.set $d (i32.add (local.get $d) (local.get $step)))
+            (local.set $k (i32.add (local.get $k) (i32.const 1)))
+            (br $kz)))
+        (local.set $b (i32.add (local.get $b) (i32.const 1)))
+        (br $blocks)))
+  )
+
+  ;; Panels whose rows are already contiguous in the source (op(B) untransposed: 8 floats, or
+  ;; op(A) stored (K, M): 4 floats, per k): panel p copies ($wide = 1: 32, else 16) bytes from
+  ;; $src + k*$ld + p*width for each k < K, then zeros up to kpad.
+  (func (export "packCols")
+    (param $src i32) (param $ld i32) (param $np i32) (param $K i32) (param $kpad i32)
+    (param $dst i32) (param $wide i32)
+    (local $p i32) (local $s i32) (local $k i32) (local $w i32)
+    (local.set $w (i32.shl (i32.const 16) (local.get $wide)))
+    (block $done
+      (loop $panels
+        (br_if $done (i32.ge_u (local.get $p) (local.get $np)))
+        (local.set $s (i32.add (local.get $src) (i32.mul (local.get $p) (local.get $w))))
+        (local.set $k (i32.const 0))
+        (block $cdone
+          (loop $kc
+            (br_if $cdone (i32.ge_u (local.get $k) (local.get $K)))
+            (v128.store (local.get $dst) (v128.load (local.get $s)))
+            (if (local.get $wide) (then
+              (v128.store offset=16 (local.get $dst) (v128.load offset=16 (local.get $s)))))
+            (local.set $s (i32.add (local.get $s) (local.get $ld)))
+            (local.set $dst (i32.add (local.get $dst) (local.get $w)))
+            (local.set $k (i32.add (local.get $k) (i32.const 1)))
+            (br $kc)))
+        (block $zdone
+          (loop $kz
+            (br_if $zdone (i32.ge_u (local.get $k) (local.get $kpad)))
+            (v128.store (local.get $dst) (v128.const i32x4 0 0 0 0))
+            (if (local.get $wide) (then
+              (v128.store offset=16 (local.get $dst) (v128.const i32x4 0 0 0 0))))
+            (local.set $dst (i32.add (local.get $dst) (local.get $w)))
+            (local.set $k (i32.add (local.get $k) (i32.const 1)))
+            (br $kz)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $panels)))
   )
 )

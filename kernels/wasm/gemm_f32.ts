@@ -6,7 +6,9 @@
  * Per batch item: op(B) is packed once into 8-column panels, then op(A) is packed 128 rows at a
  * time into 4-row panels and the kernel (kernels/wasm/gemm.wat) multiplies them with a 4x8
  * register tile, K blocked by 256; the host finally applies alpha and beta while copying the
- * chunk into C. Accumulation is float32 (the reference accumulates in float64).
+ * chunk into C, or, when C's rows are contiguous and a multiple of 8 wide with alpha = 1, copies
+ * C in (beta = 1) and out with one memcpy each, the kernel adding C itself. Accumulation is
+ * float32 (the reference accumulates in float64).
  *
  * Deterministic: each element of C is a fixed sequence of float32 multiplies and adds that
  * depends only on K (not on M, N, batch or the machine: no fused multiply-add).
@@ -43,26 +45,55 @@ export const gemmF32: GemmFn = (c, a, b, M, N, K, opts) => {
     return;
   }
   const g = resolveGemm(M, N, K, opts);
-  for (const [name, v] of [["M", M], ["N", N], ["K", K], ["batch", g.batch]] as const) {
-    if (!Number.isInteger(v) || v < 0) {
-      throw new RangeError(`Cannot run gemm: ${name} must be a non-negative integer, got ${v}`);
-    }
-  }
+  checkDim("M", M);
+  checkDim("N", N);
+  checkDim("K", K);
+  checkDim("batch", g.batch);
   if (M === 0 || N === 0 || g.batch === 0) return;
   // stored shapes: (M, K) or (K, M) for A, (K, N) or (N, K) for B
-  checkSpan("A", a.length, g.offsetA, g.strideA, g.batch, g.transA ? [K, M] : [M, K], g.lda);
-  checkSpan("B", b.length, g.offsetB, g.strideB, g.batch, g.transB ? [N, K] : [K, N], g.ldb);
-  checkSpan("C", c.length, g.offsetC, g.strideC, g.batch, [M, N], g.ldc);
+  checkSpan(
+    "A",
+    a.length,
+    g.offsetA,
+    g.strideA,
+    g.batch,
+    g.transA ? K : M,
+    g.transA ? M : K,
+    g.lda,
+  );
+  checkSpan(
+    "B",
+    b.length,
+    g.offsetB,
+    g.strideB,
+    g.batch,
+    g.transB ? N : K,
+    g.transB ? K : N,
+    g.ldb,
+  );
+  checkSpan("C", c.length, g.offsetC, g.strideC, g.batch, M, N, g.ldc);
 
   const kpad = Math.max(KU, Math.ceil(K / KU) * KU);
   const np = Math.ceil(N / NR), npad = np * NR;
   const mc = Math.min(MC, Math.ceil(M / MR) * MR);
-  // scratch floats: B panels (npad, kpad) | A panels (mc, kpad) | C work (mc, npad)
+  // Operands whose stored span is dense enough are first copied into the kernel's memory (one
+  // memcpy) and packed there with SIMD; sparse views (one head inside qkv) are packed from the
+  // caller's array by the host loops. Spans in floats, 0 = not staged.
+  const spanB = denseSpan(g.transB ? N : K, g.transB ? K : N, g.ldb);
+  const spanA = denseSpan(g.transA ? K : mc, g.transA ? mc : K, g.lda);
+  // scratch floats: B panels (npad, kpad) | A panels (mc, kpad) | C work (mc, npad) | B copy | A copy
   const bOff = 0, aOff = npad * kpad, cOff = aOff + mc * kpad;
+  const sbOff = cOff + mc * npad, saOff = sbOff + spanB;
   const inst = gemmInstance();
-  const f = inst.reserve((cOff + mc * npad) * 4);
+  const f = inst.reserve((saOff + spanA) * 4);
   const kernel = inst.exports.gemm;
+  const wB = spanB > 0 ? inst.exports : null, wA = spanA > 0 ? inst.exports : null;
 
+  // Contiguous C rows without padding columns and alpha = 1 skip the host's store loop. beta = 1
+  // adds C inside the kernel, `c + sum` instead of `sum + c`: the same bits, as long as the sum
+  // is one K block (later blocks would add to c + partial sum instead).
+  const direct = g.alpha === 1 && g.ldc === N && N === npad &&
+    (g.beta === 0 || (g.beta === 1 && kpad <= KC));
   // a batch stride of 0 (shared weight) packs once
   let packedB = -1, packedA = -1;
   for (let p = 0; p < g.batch; p++) {
@@ -70,17 +101,40 @@ export const gemmF32: GemmFn = (c, a, b, M, N, K, opts) => {
     const ob = g.offsetB + p * g.strideB;
     const oc = g.offsetC + p * g.strideC;
     if (ob !== packedB) {
-      packB(f, bOff, b, ob, g.ldb, g.transB, N, K, kpad);
+      if (wB !== null) {
+        // the whole stored B: rows N (trans) or K, each ldb apart
+        f.set(b.subarray(ob, ob + spanB), sbOff);
+        packB(f, bOff, f, sbOff, g.ldb, g.transB, N, K, kpad, wB);
+      } else {
+        packB(f, bOff, b, ob, g.ldb, g.transB, N, K, kpad);
+      }
       packedB = ob;
     }
     for (let m0 = 0; m0 < M; m0 += mc) {
       const m1 = Math.min(M, m0 + mc);
       if (oa !== packedA || mc < M) {
-        packA(f, aOff, a, oa, g.lda, g.transA, m0, m1, K, kpad);
+        if (wA !== null) {
+          // rows m0..m1 of op(A): stored rows m0..m1 (untransposed) or columns m0..m1 of K rows
+          const from = oa + (g.transA ? m0 : m0 * g.lda);
+          const to = from + (g.transA ? (K - 1) * g.lda + m1 - m0 : (m1 - m0 - 1) * g.lda + K);
+          f.set(a.subarray(from, to), saOff);
+          packA(f, aOff, f, saOff, g.lda, g.transA, 0, m1 - m0, K, kpad, wA);
+        } else {
+          packA(f, aOff, a, oa, g.lda, g.transA, m0, m1, K, kpad);
+        }
         packedA = oa;
       }
-      kernel(Math.ceil((m1 - m0) / MR), np, kpad, KC, aOff * 4, bOff * 4, cOff * 4, npad * 4);
-      storeC(c, oc + m0 * g.ldc, g.ldc, f, cOff, npad, m1 - m0, N, g.alpha, g.beta);
+      const mp = Math.ceil((m1 - m0) / MR);
+      if (direct) {
+        // C rows are the C work rows: memcpy in (beta = 1), accumulate, memcpy out
+        const c0 = oc + m0 * N, c1 = oc + m1 * N;
+        if (g.beta === 1) f.set(c.subarray(c0, c1), cOff);
+        kernel(mp, np, kpad, KC, aOff * 4, bOff * 4, cOff * 4, npad * 4, g.beta);
+        c.set(f.subarray(cOff, cOff + (c1 - c0)), c0);
+      } else {
+        kernel(mp, np, kpad, KC, aOff * 4, bOff * 4, cOff * 4, npad * 4, 0);
+        storeC(c, oc + m0 * g.ldc, g.ldc, f, cOff, npad, m1 - m0, N, g.alpha, g.beta);
+      }
     }
   }
 };
@@ -107,7 +161,10 @@ function storeC(
   beta: number,
 ): void {
   for (let i = 0; i < rows; i++, oc += ldc, w += npad) {
-    if (beta !== 0) {
+    if (beta === 1 && alpha === 1) {
+      // bias or gradient accumulation: the common beta case; same rounding as the general line
+      for (let j = 0; j < N; j++) c[oc + j] = f[w + j] + c[oc + j];
+    } else if (beta !== 0) {
       for (let j = 0; j < N; j++) c[oc + j] = alpha * f[w + j] + beta * c[oc + j];
     } else if (alpha !== 1) {
       for (let j = 0; j < N; j++) c[oc + j] = alpha * f[w + j];
@@ -119,6 +176,23 @@ function storeC(
   }
 }
 
+/**
+ * Floats spanned by a stored (rows, cols) matrix with row stride ld, when copying that span costs
+ * at most twice its elements; 0 otherwise (or when empty).
+ */
+function denseSpan(rows: number, cols: number, ld: number): number {
+  if (rows === 0 || cols === 0) return 0;
+  const span = (rows - 1) * ld + cols;
+  return span <= 2 * rows * cols ? span : 0;
+}
+
+/** Throws a RangeError unless `v` is a non-negative integer. */
+function checkDim(name: string, v: number): void {
+  if (!Number.isInteger(v) || v < 0) {
+    throw new RangeError(`Cannot run gemm: ${name} must be a non-negative integer, got ${v}`);
+  }
+}
+
 /** Throws a RangeError unless every element of a (rows, cols) batch with row stride ld exists. */
 function checkSpan(
   name: string,
@@ -126,7 +200,8 @@ function checkSpan(
   offset: number,
   stride: number,
   batch: number,
-  [rows, cols]: number[],
+  rows: number,
+  cols: number,
   ld: number,
 ): void {
   if (rows === 0 || cols === 0) return;

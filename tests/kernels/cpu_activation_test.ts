@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { erf, erfc } from "../../kernels/activation/_erf.ts";
 import {
   geluBackward,
+  geluBackwardRef,
   geluForward,
+  geluForwardRef,
   siluBackward,
   siluForward,
 } from "../../kernels/activation/cpu.ts";
@@ -62,13 +64,43 @@ Deno.test("erf() is odd and continuous across its series/fraction switch at 3", 
   assertClose([above - below], [0], 1e-15, 0, "jump at 3");
 });
 
-Deno.test("geluForward() is the exact erf GELU", () => {
+Deno.test("geluForwardRef() is the exact erf GELU", () => {
   const x = new Float64Array(GELU.map(([v]) => v));
   const y = new Float64Array(x.length);
-  geluForward(y, x, x.length);
+  geluForwardRef(y, x, x.length);
   assertClose(y, GELU.map(([, v]) => v), 1e-300, 1e-13, "gelu");
   // The tanh approximation gives 0.841191990607477 at 1: far outside the tolerance above.
   assert.ok(Math.abs(y[0] - 0.841191990607477) > 1e-4);
+});
+
+Deno.test("geluForward() and geluBackward() match the reference erf loops on [-12, 12]", () => {
+  // A fine grid through the whole table, its edges, and both sides of it.
+  const n = 48_001;
+  const x = Float64Array.from({ length: n }, (_, i) => -12 + (24 * i) / (n - 1));
+  const ones = new Float64Array(n).fill(1);
+  const fast = new Float64Array(n), ref = new Float64Array(n);
+  geluForward(fast, x, n);
+  geluForwardRef(ref, x, n);
+  // Interpolation error: < 1e-13 absolute, ~1e-8 relative deep in the left tail.
+  assertClose(fast, ref, 1e-13, 2e-8, "gelu forward");
+  geluBackward(fast, x, ones, n);
+  geluBackwardRef(ref, x, ones, n);
+  assertClose(fast, ref, 1e-13, 2e-8, "gelu slope");
+  const y = new Float64Array(GELU.length);
+  geluForward(y, new Float64Array(GELU.map(([v]) => v)), GELU.length);
+  assertClose(y, GELU.map(([, v]) => v), 1e-13, 1e-12, "gelu table values");
+});
+
+Deno.test("geluForward() and geluBackward() handle values outside the table", () => {
+  const x = new Float64Array([Infinity, -Infinity, NaN, 1e30, -1e30]);
+  const dout = new Float64Array(x.length).fill(2);
+  const fast = new Float64Array(x.length), ref = new Float64Array(x.length);
+  geluForward(fast, x, x.length);
+  geluForwardRef(ref, x, x.length);
+  assert.deepEqual([...fast].map(String), [...ref].map(String));
+  // Backward takes the limit slopes 1 and 0 (the reference's x * phi(x) is NaN at infinity).
+  geluBackward(fast, x, dout, x.length);
+  assert.deepEqual([...fast].map(String), ["2", "0", "NaN", "2", "0"]);
 });
 
 Deno.test("siluForward() matches x * sigmoid(x)", () => {
@@ -110,7 +142,7 @@ Deno.test("cpu backend activations match the float64 loops to float32 precision"
   const out = be.tensor([n]), dinp = be.tensor([n]);
   for (
     const [fwd, bwd, fwdRef, bwdRef] of [
-      [be.geluForward, be.geluBackward, geluForward, geluBackward],
+      [be.geluForward, be.geluBackward, geluForwardRef, geluBackwardRef],
       [be.siluForward, be.siluBackward, siluForward, siluBackward],
     ] as const
   ) {
@@ -119,7 +151,8 @@ Deno.test("cpu backend activations match the float64 loops to float32 precision"
     const y = new Float64Array(n), dx = new Float64Array(n);
     fwdRef(y, new Float64Array(x), n);
     bwdRef(dx, new Float64Array(x), new Float64Array(dout), n);
-    assertClose(await be.read(out), y, 1e-30, 1e-7, fwd.name);
-    assertClose(await be.read(dinp), dx, 1e-30, 1e-7, bwd.name);
+    // float32 rounding (6e-8 relative) plus the GELU table's interpolation error (< 1e-13).
+    assertClose(await be.read(out), y, 1e-13, 1e-7, fwd.name);
+    assertClose(await be.read(dinp), dx, 1e-13, 1e-7, bwd.name);
   }
 });

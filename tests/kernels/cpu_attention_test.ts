@@ -81,6 +81,26 @@ Deno.test("attentionForward()/attentionBackward() through gemm match the plain l
   }
 });
 
+Deno.test("attentionForward() softmax matches Math.exp across the exponent range and NaN", () => {
+  // Scores spread over hundreds (large q, k) drive exp from 1 down past the subnormals.
+  const rng = new Rng(46);
+  const B = 1, T = 33, C = 8, NH = 2;
+  const qkv = randomArray(rng, B * T * 3 * C, 12);
+  const o1 = new Float64Array(B * T * C), a1 = new Float64Array(B * NH * T * T);
+  const o2 = o1.slice(), a2 = a1.slice();
+  attentionForwardRef(o1, a1, qkv, null, B, T, C, NH);
+  attentionForward(o2, a2, qkv, null, B, T, C, NH, gemmRef);
+  assert.ok(a1.some((v) => v > 0 && v < 1e-200), "some probabilities are tiny");
+  assertClose(a2, a1, 1e-300, 1e-13, "att");
+  assertClose(o2, o1, 1e-12, 1e-12, "out");
+  // A NaN key poisons every row that sees it, in both versions.
+  qkv[C] = NaN;
+  attentionForwardRef(o1, a1, qkv, null, B, T, C, NH);
+  attentionForward(o2, a2, qkv, null, B, T, C, NH, gemmRef);
+  assert.deepEqual([...a2].map(Number.isNaN), [...a1].map(Number.isNaN));
+  assert.ok(a2.some(Number.isNaN));
+});
+
 Deno.test("cpu backend attention routes products through its gemm and matches the loops", async () => {
   const rng = new Rng(44);
   const B = 2, T = 7, C = 12, NH = 3;

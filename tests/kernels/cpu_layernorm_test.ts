@@ -74,3 +74,22 @@ Deno.test("cpu backend layernorm matches the float64 loops to float32 precision"
     (e: unknown) => e instanceof RangeError && /"out" has 108 elements, needs 120/.test(e.message),
   );
 });
+
+Deno.test("layernormBackward() gives the same bits after a wider call reused its scratch", () => {
+  const rng = new Rng(33);
+  const run = (N: number, C: number, seed: number) => {
+    const r = new Rng(seed);
+    const inp = f32(randomArray(r, N * C)), weight = f32(randomArray(r, C));
+    const dout = f32(randomArray(r, N * C)), bias = new Float32Array(C);
+    const out = new Float32Array(N * C), mean = new Float32Array(N), rstd = new Float32Array(N);
+    layernormForward(out, mean, rstd, inp, weight, bias, N, C, 1e-5);
+    const dinp = new Float32Array(N * C),
+      dw = new Float32Array(C).fill(1),
+      db = new Float32Array(C);
+    layernormBackward(dinp, dw, db, dout, inp, weight, mean, rstd, N, C);
+    return [dinp, dw, db];
+  };
+  const first = run(4, 9, 34);
+  run(3, 5000, rng.nextU32()); // grows and dirties the shared scratch
+  assert.deepEqual(run(4, 9, 34), first);
+});

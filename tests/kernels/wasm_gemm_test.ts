@@ -85,6 +85,48 @@ Deno.test("gemmF32() with beta = 0 never reads C", () => {
   }
 });
 
+Deno.test("gemmF32() with beta = 1 rounds as product + C on every store path", () => {
+  const rng = new Rng(1234, 9);
+  // N = 16 with ldc = N adds C inside the kernel (K <= 256: one block); N = 13, a strided C and
+  // K = 300 (two blocks) add it on the host. Each must equal fround(product + C) bit for bit.
+  for (
+    const [M, N, K, ldc] of [[7, 16, 40, 16], [7, 16, 300, 16], [7, 13, 40, 13], [7, 16, 40, 20]]
+  ) {
+    const a = randn(M * K, rng), b = randn(K * N, rng), c = randn(M * ldc, rng);
+    const product = new Float32Array(M * ldc);
+    gemmF32(product, a, b, M, N, K, { ldc });
+    const ours = c.slice();
+    gemmF32(ours, a, b, M, N, K, { beta: 1, ldc });
+    const expected = c.slice();
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < N; j++) expected[i * ldc + j] = product[i * ldc + j] + c[i * ldc + j];
+    }
+    assert.deepEqual(ours, expected, `M ${M} N ${N} K ${K} ldc ${ldc}`);
+  }
+});
+
+Deno.test("gemmF32() packs in the kernel's memory exactly as on the host", () => {
+  // Dense operands are copied into the kernel's memory and packed with SIMD; the same values in a
+  // view 3x wider than needed are packed by the host loops. Partial panels (M % 4, N % 8) and a
+  // K % 4 tail on both paths; every transpose. The two must agree bit for bit.
+  const rng = new Rng(1234, 10);
+  const M = 19, N = 27, K = 23, W = 3;
+  for (const transA of [false, true]) {
+    for (const transB of [false, true]) {
+      const [ra, ca] = transA ? [K, M] : [M, K], [rb, cb] = transB ? [N, K] : [K, N];
+      const a = randn(ra * ca, rng), b = randn(rb * cb, rng);
+      const wideA = new Float32Array(ra * ca * W), wideB = new Float32Array(rb * cb * W);
+      for (let r = 0; r < ra; r++) wideA.set(a.subarray(r * ca, (r + 1) * ca), r * ca * W);
+      for (let r = 0; r < rb; r++) wideB.set(b.subarray(r * cb, (r + 1) * cb), r * cb * W);
+      const dense = new Float32Array(M * N), sparse = new Float32Array(M * N);
+      gemmF32(dense, a, b, M, N, K, { transA, transB });
+      gemmF32(sparse, wideA, wideB, M, N, K, { transA, transB, lda: ca * W, ldb: cb * W });
+      assert.deepEqual(dense, sparse, `transA ${transA} transB ${transB}`);
+      checkAgainstRef(dense.fill(0), a, b, M, N, K, { transA, transB }, "dense vs ref");
+    }
+  }
+});
+
 Deno.test("gemmF32() handles batch strides, offsets and leading dimensions", () => {
   const rng = new Rng(1234, 4);
   const M = 21, N = 13, K = 10, batch = 3;
