@@ -78,19 +78,22 @@ export function randnHost(
   offset: number,
 ): void {
   const block = new Uint32Array(4);
+  const z = new Float64Array(4); // the block's four normals, computed once per block
   let cached = -1;
   for (let i = 0; i < n; i++) {
     const e = offset + i;
     const b = Math.floor(e / 4);
     if (b !== cached) {
       philox4x32(b >>> 0, 0, 0, 0, seed >>> 0, stream >>> 0, block);
+      for (let pair = 0; pair < 4; pair += 2) {
+        const r = Math.sqrt(-2 * Math.log(u32ToUniformOpen0(block[pair])));
+        const theta = 2 * Math.PI * u32ToUniform(block[pair + 1]);
+        z[pair] = r * Math.cos(theta);
+        z[pair + 1] = r * Math.sin(theta);
+      }
       cached = b;
     }
-    const lane = e % 4;
-    const pair = lane & 2;
-    const r = Math.sqrt(-2 * Math.log(u32ToUniformOpen0(block[pair])));
-    const theta = 2 * Math.PI * u32ToUniform(block[pair + 1]);
-    out[i] = (lane & 1) === 0 ? r * Math.cos(theta) : r * Math.sin(theta);
+    out[i] = z[e % 4];
   }
 }
 
