@@ -13,7 +13,10 @@ import { HumanMLDataset } from "../datasets/humanml/loader.ts";
 import { type DatasetName, datasetOptions } from "../datasets/humanml/options.ts";
 import { constructComposites } from "../datasets/composite/construct.ts";
 import { writeComposite } from "../datasets/composite/layout.ts";
-import { NO_ENCODER_MESSAGE } from "../datasets/composite/segment_encoder.ts";
+import type { SegmentEncoder } from "../datasets/composite/segment_encoder.ts";
+import { segmentEncoderFrom } from "../rewards/segment_similarity.ts";
+import { loadMiniEncoder } from "../models/mini/mini_encoder.ts";
+import { createCpuBackend } from "../kernels/cpu_backend.ts";
 
 const COMMAND = "deno task construct-composite";
 
@@ -29,6 +32,7 @@ interface Flags {
   fps?: number;
   max_samples: number;
   compute_b_matrix: boolean;
+  encoder_dir: string;
   device: string;
   seed: number;
 }
@@ -90,6 +94,11 @@ function program(): Command {
     .option("--max_samples <n>", "samples to build", intFlag("--max_samples", 1), 1000)
     .option("--compute_b_matrix", "fill B_matrix with encoder similarities", false)
     .option("--device <device>", "GPU index, cuda, mps or cpu (used by --compute_b_matrix)", "cpu")
+    .option(
+      "--encoder_dir <dir>",
+      "text-motion encoder for --compute_b_matrix (a mini-profile folder with config.json)",
+      "assets/mini/tmr",
+    )
     .option("--seed <n>", "seed of every random draw", intFlag("--seed", 0), 10)
     .allowExcessArguments(false)
     .allowUnknownOption(false)
@@ -148,9 +157,18 @@ export async function main(args: string[]): Promise<number> {
     );
     return 2;
   }
+  let encoder: SegmentEncoder | undefined;
   if (flags.compute_b_matrix) {
-    console.error(`Cannot run ${COMMAND}: ${NO_ENCODER_MESSAGE}`);
-    return 2;
+    try {
+      await Deno.stat(`${flags.encoder_dir}/config.json`);
+    } catch {
+      console.error(
+        `Cannot run ${COMMAND}: --encoder_dir ${flags.encoder_dir} has no config.json: ` +
+          `--compute_b_matrix needs a mini-profile encoder folder (the official TMR text ` +
+          `features, DistilBERT, are not available in this version)`,
+      );
+      return 2;
+    }
   }
   const opt = datasetOptions(flags.dataset, flags.data_root);
   const fps = flags.fps ?? opt.fps;
@@ -181,6 +199,13 @@ export async function main(args: string[]): Promise<number> {
     });
     for (const w of data.warnings.slice(0, 10)) console.error(`Warning: ${w}`);
     if (data.skipped > 10) console.error(`Warning: ... ${data.skipped - 10} more clips skipped`);
+    if (flags.compute_b_matrix) {
+      // WebGPU is imported only when asked for: opening it probes for an adapter.
+      const be = flags.device === "cpu"
+        ? createCpuBackend()
+        : await (await import("../kernels/webgpu_backend.ts")).createWebGpuBackend();
+      encoder = segmentEncoderFrom(await loadMiniEncoder(flags.encoder_dir, be), opt.dimPose);
+    }
     const result = await constructComposites(data.items, {
       k: flags.k_segments,
       targetLength: flags.target_length,
@@ -190,6 +215,7 @@ export async function main(args: string[]): Promise<number> {
       seed: flags.seed,
       dimPose: opt.dimPose,
       split: flags.split,
+      encoder,
     });
     for (const w of result.warnings) console.error(`Warning: ${w}`);
     await Deno.mkdir(outDir, { recursive: true });

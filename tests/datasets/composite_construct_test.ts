@@ -219,7 +219,10 @@ Deno.test("construct-composite CLI writes the file and refuses bad flags with ex
       [["--k_segments", "3", "lora_alpha"], /unexpected word "lora_alpha"/],
       [["--tolerance", "-1"], /Invalid --tolerance "-1"/],
       [["--split", "dev"], /--split .* 'dev' is invalid/],
-      [["--compute_b_matrix"], /--compute_b_matrix needs a reward encoder: not available yet/],
+      [
+        ["--compute_b_matrix", "--encoder_dir", "/nonexistent"],
+        /--encoder_dir \/nonexistent has no config\.json/,
+      ],
       [["--k_segments", "5", "--target_length", "40", "--tolerance", "0"], /5 shortest items/],
     ];
     for (const [args, msg] of bad) {
