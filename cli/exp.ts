@@ -5,8 +5,10 @@
  * - `list`: every manifest with its profile, id (first 12 hex digits), last verification, title;
  * - `show <name>`: the manifest with its params resolved, and its full id;
  * - `diff <a> <b>`: the parameters, inputs and stages that differ;
- * - `run <name>` / `verify <name>` (`--profile mini|paper`, `--assets DIR`): validate the
- *   manifest, then stop with one line and exit code 2: the runner is not in this version yet.
+ * - `run <name>` (`--profile mini|paper`, `--assets DIR`): run the stages into `runs/<name>/`;
+ * - `verify <name>` (`--checkpoint FILE`): rerun into a temp folder and compare with `expected`
+ *   (exit 2 on a mismatch); `--table FILE` is not available in this version;
+ * - `record <name>`: copy `runs/<name>/results.json` into the manifest's `expected`.
  *
  * Every subcommand takes `--manifests DIR` (default `experiments/manifests`).
  * Bad flags, unknown experiments and invalid manifests print one line and exit with code 2.
@@ -22,8 +24,8 @@ import {
   type Manifest,
   MANIFEST_DIR,
   manifestNames,
-  runManifest,
 } from "../experiments/mod.ts";
+import { writeJsonAtomic } from "../experiments/_atomic.ts";
 
 const COMMAND = "deno task exp";
 
@@ -34,6 +36,9 @@ interface RunOptions {
   profile?: "mini" | "paper";
   assets?: string;
   manifests: string;
+  checkpoint?: string;
+  table?: string;
+  runs?: string;
 }
 
 /** The manifest `name` stands for under `--profile` (`exp5` + paper is `exp5-paper`). */
@@ -59,7 +64,16 @@ async function runOrVerify(verb: "run" | "verify", name: string, opts: RunOption
       throw new UsageError(`Cannot ${verb} ${m.name}: --assets "${opts.assets}" is not a folder`);
     }
   }
-  await runManifest(m, verb);
+  if (opts.table !== undefined) {
+    throw new UsageError(`Cannot verify --table "${opts.table}": not available in this version`);
+  }
+  // Loaded on demand: the trainer and the evaluation are not needed by list, show and diff.
+  const { runManifest } = await import("../experiments/runner.ts");
+  await runManifest(m, verb, {
+    assets: opts.assets,
+    checkpoint: opts.checkpoint,
+    ...(opts.runs ? { runsDir: opts.runs } : {}),
+  });
 }
 
 const DIR_HELP = "folder of the manifests";
@@ -90,13 +104,28 @@ function program(print: (s: string) => void): Command {
       print(formatDiff(ma, mb));
     });
   for (const verb of ["run", "verify"] as const) {
-    prog.command(`${verb} <name>`)
+    const cmd = prog.command(`${verb} <name>`)
       .description(verb === "run" ? "Run an experiment" : "Rerun and compare with the record")
       .addOption(new Option("--profile <profile>", "mini or paper").choices(["mini", "paper"]))
       .option("--assets <dir>", "folder of the paper profile's inputs ($ASSETS)")
       .option("--manifests <dir>", DIR_HELP, MANIFEST_DIR)
-      .action((name: string, opts: RunOptions) => runOrVerify(verb, name, opts));
+      .option("--runs <dir>", "folder of the run folders (default runs/)");
+    if (verb === "verify") {
+      cmd.option("--checkpoint <file>", "re-evaluate this checkpoint instead of training")
+        .option("--table <file>", "check a published table (not available yet)");
+    }
+    cmd.action((name: string, opts: RunOptions) => runOrVerify(verb, name, opts));
   }
+  prog.command("record <name>").description("Copy a run's results into the manifest's expected")
+    .option("--manifests <dir>", DIR_HELP, MANIFEST_DIR)
+    .option("--runs <dir>", "folder of the run folders (default runs/)")
+    .action(async (name: string, opts: { manifests: string; runs?: string }) => {
+      const m = await findManifest(name, opts.manifests);
+      const { recordedManifest } = await import("../experiments/runner.ts");
+      const r = await recordedManifest(m, opts.runs ? { runsDir: opts.runs } : {});
+      await writeJsonAtomic(`${opts.manifests.replace(/\/$/, "")}/${name}.json`, r);
+      print(`Recorded ${Object.keys(r.expected!.metrics).length} expected metrics in ${name}`);
+    });
   return prog;
 }
 

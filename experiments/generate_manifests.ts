@@ -23,6 +23,7 @@ import {
   type ManifestCommand,
   type ManifestInput,
   type ManifestStage,
+  type MiniScale,
   type ParamValue,
   validateManifest,
 } from "./schema.ts";
@@ -296,12 +297,14 @@ const OUTPUT_FLAGS = ["save_dir", "output_dir"];
 
 /** The mini profile's files standing for the paper's inputs. */
 const MINI_INPUTS: Record<string, string> = {
-  checkpoint: "$MINI/models/mdm/model.pt",
-  tmr_text_encoder: "$MINI/models/tmr/text_encoder.pt",
-  tmr_motion_encoder: "$MINI/models/tmr/motion_encoder.pt",
-  tmr_movement_encoder: "$MINI/models/tmr/motion_decoder.pt",
+  checkpoint: "$MINI_ASSETS/mdm/model.pt",
+  tmr_text_encoder: "$MINI_ASSETS/tmr/text_encoder.pt",
+  tmr_motion_encoder: "$MINI_ASSETS/tmr/motion_encoder.pt",
+  // The mini TMR has no decoder: the flag is required for tmr, and the movement encoder of the
+  // mini architecture lives inside motion_encoder.pt, so it names that file again.
+  tmr_movement_encoder: "$MINI_ASSETS/tmr/motion_encoder.pt",
   dataset: "$MINI/humanml",
-  evaluator: "$MINI/models/evaluator",
+  evaluator: "$MINI_ASSETS/evaluator",
 };
 
 /** The T2M evaluator and word vectors, where MDM's evaluation expects them. */
@@ -482,6 +485,7 @@ function toMini(paper: Manifest): Manifest {
     params[k] = typeof v === "string" ? swap(v) : v;
   }
   params.device = "cpu";
+  params.num_steps = MINI_NUM_STEPS;
   const inputs: Record<string, ManifestInput> = {};
   for (const role of Object.keys(paper.inputs)) {
     const path = MINI_INPUTS[role];
@@ -506,12 +510,33 @@ function toMini(paper: Manifest): Manifest {
     inputs,
     stages,
     expected: null,
-    notes: "Mini profile: the same flags on the embedded mini dataset and the project's small " +
-      "models (at the paths under $MINI/models that the model builders write; input hashes are filled in when they are first locked), " +
-      "on the CPU so the numbers are bit-exact anywhere. Expected results: not yet recorded." +
+    mini: MINI_SCALE,
+    notes: "Mini profile: the same flags on the embedded mini dataset ($MINI/humanml, generated) " +
+      "and the project's shipped small models ($MINI_ASSETS = assets/mini), on the CPU so the " +
+      "numbers are bit-exact anywhere. The mini TMR has no decoder: --tmr_movement_encoder_path " +
+      "names its motion_encoder.pt. Mini-scale departures, so that the run fits in about 10 " +
+      `minutes on two CPU cores: num_steps ${MINI_NUM_STEPS} instead of 1000 (a GRPO step of ` +
+      "the mini MDM, 10 diffusion steps, takes seconds on the CPU); mini.train_steps " +
+      `${MINI_SCALE.train_steps} trained transitions per step (a seeded subset of the 10); ` +
+      `evaluation ${MINI_SCALE.eval.replications} replications of ` +
+      `${MINI_SCALE.eval.num_samples_limit} samples in batches of ` +
+      `${MINI_SCALE.eval.batch_size} instead of 20 x 1000 (the mini test split is small), ` +
+      `diversity over ${MINI_SCALE.eval.diversity_times} pairs instead of 300. ` +
+      "Expected results: not yet recorded (`deno task exp run`, then `deno task exp record`)." +
       (name === "exp5" ? " This is what `deno task exp5` runs by default." : ""),
   };
 }
+
+/** GRPO steps of a mini-profile run (the paper's 1000 do not fit in minutes on a CPU). */
+const MINI_NUM_STEPS = 60;
+
+/** Mini-profile scale of the non-flag settings (see the notes `toMini` writes). */
+const MINI_SCALE: MiniScale = {
+  dataset_clips: null,
+  train_steps: 5,
+  save_interval: 20,
+  eval: { replications: 3, batch_size: 32, num_samples_limit: 128, diversity_times: 100 },
+};
 
 async function main(): Promise<void> {
   const guide = Deno.args[0] ?? DEFAULT_GUIDE;

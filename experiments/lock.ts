@@ -90,11 +90,16 @@ export async function hashPath(path: string): Promise<{ sha256: string; size: nu
   return { sha256: listing.digest("hex"), size };
 }
 
-/** Where an input path points for the manifest's profile (`assetsDir` replaces its root). */
+/**
+ * Where an input path points for the manifest's profile (`assetsDir` replaces its root: `$ASSETS`,
+ * or both `$MINI` and `$MINI_ASSETS`).
+ */
 export function inputPath(manifest: Manifest, path: string, assetsDir: string): string {
   return expandVars(
     path,
-    manifest.profile === "paper" ? { assets: assetsDir } : { mini: assetsDir },
+    manifest.profile === "paper"
+      ? { assets: assetsDir }
+      : { mini: assetsDir, miniAssets: assetsDir },
   );
 }
 

@@ -10,6 +10,9 @@ import { type Manifest, ManifestError, type ParamValue, validateManifest } from 
 /** What `$MINI` stands for by default: the mini profile's folder (`deno task make-mini` output). */
 export const MINI_DIR: string = fileURLToPath(new URL("../datasets/mini_cache/", import.meta.url));
 
+/** What `$MINI_ASSETS` stands for by default: the small models the project ships. */
+export const MINI_ASSETS_DIR: string = fileURLToPath(new URL("../assets/mini/", import.meta.url));
+
 /** The folder that holds the project's manifests. */
 export const MANIFEST_DIR: string = fileURLToPath(new URL("./manifests/", import.meta.url));
 
@@ -77,12 +80,23 @@ export interface ManifestVars {
   mini?: string;
   /** `$RUN`: the run folder. */
   run?: string;
+  /** `$MINI_ASSETS`: the shipped small models (default {@link MINI_ASSETS_DIR}). */
+  miniAssets?: string;
 }
 
-/** Expands `$ASSETS`, `$MINI` and `$RUN` in `s`; throws a RangeError for one left unset. */
+/**
+ * Expands `$ASSETS`, `$MINI`, `$MINI_ASSETS` (default {@link MINI_ASSETS_DIR}) and `$RUN` in
+ * `s`; throws a RangeError for one left unset.
+ */
 export function expandVars(s: string, vars: ManifestVars): string {
-  return s.replace(/\$(ASSETS|MINI|RUN)\b/g, (v) => {
-    const value = v === "$ASSETS" ? vars.assets : v === "$MINI" ? vars.mini : vars.run;
+  return s.replace(/\$(ASSETS|MINI_ASSETS|MINI|RUN)\b/g, (v) => {
+    const value = v === "$ASSETS"
+      ? vars.assets
+      : v === "$MINI"
+      ? vars.mini
+      : v === "$MINI_ASSETS"
+      ? vars.miniAssets ?? MINI_ASSETS_DIR
+      : vars.run;
     if (value === undefined) {
       throw new RangeError(`Cannot expand ${v} in "${s}": no folder was given for it`);
     }

@@ -8,6 +8,7 @@
  * - `$ASSETS`: the folder that plays the seed repository's root (paper profile, `--assets DIR`):
  *   the guide's `./save/x.pt` is `$ASSETS/save/x.pt`;
  * - `$MINI`: the mini profile's folder (`datasets/mini_cache`, built by the project);
+ * - `$MINI_ASSETS`: the small models the project ships (`assets/mini`, committed);
  * - `$RUN`: the run folder `runs/<name>`, where every output goes (the guide's `./save/` for what
  *   the manifest itself trains);
  * - `$PARAMS`: a whole word of a stage's `args`, replaced by the manifest's `params` as flags.
@@ -35,7 +36,7 @@ export const STAGE_NAMES = ["assets", "train", "eval"] as const;
 export const STAGE_COMMANDS = [...MANIFEST_COMMANDS, "make-mini"] as const;
 
 /** Variables a manifest string may use (see the module doc). */
-export const MANIFEST_VARIABLES = ["$ASSETS", "$MINI", "$RUN", "$PARAMS"] as const;
+export const MANIFEST_VARIABLES = ["$ASSETS", "$MINI", "$MINI_ASSETS", "$RUN", "$PARAMS"] as const;
 
 /** A flag value: switches are booleans, unset optional paths are null. */
 export type ParamValue = string | number | boolean | null;
@@ -81,6 +82,29 @@ export interface ManifestExpected {
   metrics: Record<string, ExpectedMetric>;
 }
 
+/** The evaluation protocol of a mini-profile run (a smaller `wo_mm`). */
+export interface MiniEvalScale {
+  replications: number;
+  batch_size: number;
+  num_samples_limit: number;
+  diversity_times: number;
+}
+
+/**
+ * Mini-profile scale settings that are not command-line flags: what makes `deno task exp5` fit
+ * in minutes on two CPU cores. Each value's reason is in the manifest's notes.
+ */
+export interface MiniScale {
+  /** Clips of the generated dataset (null: the generator's default). */
+  dataset_clips: number | null;
+  /** DDPM transitions trained per GRPO step (null: all). */
+  train_steps: number | null;
+  /** Checkpoint period in steps. */
+  save_interval: number;
+  /** The evaluation protocol of the base and the fine-tuned model. */
+  eval: MiniEvalScale;
+}
+
 /** An experiment manifest (see the module doc). */
 export interface Manifest {
   schema: 1;
@@ -99,6 +123,8 @@ export interface Manifest {
   stages: ManifestStage[];
   expected: ManifestExpected | null;
   notes: string;
+  /** Mini-profile scale settings (mini profile only; optional). */
+  mini?: MiniScale;
 }
 
 /** A manifest that does not follow the schema; the message names the file and the JSON path. */
@@ -284,14 +310,16 @@ function checkParams(
 function checkInputs(c: Checker, raw: unknown, profile: Profile): Record<string, ManifestInput> {
   if (!isObject(raw)) c.fail("inputs", `inputs must be an object, got ${show(raw)}`);
   const root = profile === "paper" ? "$ASSETS/" : "$MINI/";
+  const root2 = profile === "paper" ? "$ASSETS/" : "$MINI_ASSETS/";
   const out: Record<string, ManifestInput> = {};
   for (const [role, v] of Object.entries(raw)) {
     const p = join("inputs", role);
     if (!ROLE_RE.test(role)) c.fail(p, `${p}: a role name must be snake_case`);
     const o = c.object(v, p, ["path", "sha256", "size"], ["path"]);
     const path = c.string(o.path, join(p, "path"));
-    if (!path.startsWith(root)) {
-      c.fail(join(p, "path"), `${p}.path must start with ${root} in the ${profile} profile`);
+    if (!path.startsWith(root) && !path.startsWith(root2)) {
+      const roots = root === root2 ? root : `${root} or ${root2}`;
+      c.fail(join(p, "path"), `${p}.path must start with ${roots} in the ${profile} profile`);
     }
     const input: ManifestInput = { path };
     if ("sha256" in o) {
@@ -372,7 +400,7 @@ function checkExpected(c: Checker, raw: unknown): ManifestExpected | null {
  */
 export function validateManifest(data: unknown, file: string): Manifest {
   const c: Checker = new Checker(file);
-  const o = c.object(data, "", TOP_KEYS, TOP_KEYS);
+  const o = c.object(data, "", [...TOP_KEYS, "mini"], TOP_KEYS);
   if (o.schema !== MANIFEST_SCHEMA) {
     c.fail("schema", `schema must be ${MANIFEST_SCHEMA}, got ${show(o.schema)}`);
   }
@@ -415,6 +443,10 @@ export function validateManifest(data: unknown, file: string): Manifest {
     expected: checkExpected(c, o.expected),
     notes: c.text(o.notes, "notes", false),
   };
+  if ("mini" in o) {
+    if (profile !== "mini") c.fail("mini", `mini is only allowed in the mini profile`);
+    manifest.mini = checkMini(c, o.mini);
+  }
   checkPaths(c, manifest);
   return manifest;
 }
@@ -446,4 +478,29 @@ function checkPaths(c: Checker, m: Manifest): void {
 function isUnder(path: string, dirs: Set<string>): boolean {
   for (const d of dirs) if (path.startsWith(d.endsWith("/") ? d : d + "/")) return true;
   return false;
+}
+
+function checkMini(c: Checker, raw: unknown): MiniScale {
+  const keys = ["dataset_clips", "train_steps", "save_interval", "eval"];
+  const o = c.object(raw, "mini", keys, keys);
+  const positive = (v: unknown, p: string): number => {
+    const n = c.nonNegative(v, p, true);
+    if (n < 1) c.fail(p, `${p} must be an integer >= 1, got ${show(v)}`);
+    return n;
+  };
+  const ekeys = ["replications", "batch_size", "num_samples_limit", "diversity_times"];
+  const e = c.object(o.eval, "mini.eval", ekeys, ekeys);
+  return {
+    dataset_clips: o.dataset_clips === null
+      ? null
+      : positive(o.dataset_clips, "mini.dataset_clips"),
+    train_steps: o.train_steps === null ? null : positive(o.train_steps, "mini.train_steps"),
+    save_interval: positive(o.save_interval, "mini.save_interval"),
+    eval: {
+      replications: positive(e.replications, "mini.eval.replications"),
+      batch_size: positive(e.batch_size, "mini.eval.batch_size"),
+      num_samples_limit: positive(e.num_samples_limit, "mini.eval.num_samples_limit"),
+      diversity_times: positive(e.diversity_times, "mini.eval.diversity_times"),
+    },
+  };
 }

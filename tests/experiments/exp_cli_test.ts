@@ -29,20 +29,24 @@ Deno.test("exp list shows every manifest with its profile, short id and verifica
   assert.match(exp5, /^exp5\s+mini\s+[0-9a-f]{12}\s+never\s+Experiment 5/);
 });
 
-Deno.test("exp run and verify stop with one line and exit code 2", async () => {
-  const run = await exp("run", "exp5");
-  assert.equal(run.code, 2);
-  assert.equal(run.err, "Cannot run exp5: the GRPO trainer is not available in this version yet\n");
-  assert.equal(run.out, "");
-  const verify = await exp("verify", "exp3");
-  assert.equal(verify.code, 2);
-  assert.equal(
-    verify.err.trim(),
-    "Cannot verify exp3: the GRPO trainer is not available in this version yet",
-  );
-  const paper = await exp("run", "exp5", "--profile", "paper");
-  assert.equal(paper.code, 2);
-  assert.equal(paper.err.trim(), "Cannot run exp5-paper: the paper profile needs --assets DIR");
+Deno.test("exp verify without recorded numbers and a paper run without assets stop with exit 2", async () => {
+  const dir = await tempDir();
+  try {
+    const verify = await exp("verify", "exp3", "--runs", dir.path);
+    assert.equal(verify.code, 2);
+    assert.match(verify.err.trim(), /^Cannot verify exp3: nothing to compare with: record /);
+    const table = await exp("verify", "exp3", "--table", "t.md");
+    assert.equal(table.code, 2);
+    assert.match(
+      table.err.trim(),
+      /^Cannot verify --table "t\.md": not available in this version$/,
+    );
+    const paper = await exp("run", "exp5", "--profile", "paper");
+    assert.equal(paper.code, 2);
+    assert.equal(paper.err.trim(), "Cannot run exp5-paper: the paper profile needs --assets DIR");
+  } finally {
+    await dir.remove();
+  }
 });
 
 Deno.test("exp run reports a broken manifest's own error first", async () => {

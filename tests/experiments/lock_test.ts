@@ -17,7 +17,7 @@ import { tempDir } from "../_util.ts";
 async function writeInputs(m: Manifest, root: string): Promise<void> {
   const rng = new Rng(7, 0);
   for (const [role, input] of Object.entries(m.inputs)) {
-    const path = input.path.replace("$MINI", root);
+    const path = input.path.replace(/^\$MINI(_ASSETS)?/, root);
     const bytes = new Uint8Array(3000).map(() => rng.int(256));
     if (role === "dataset" || role === "evaluator") {
       await Deno.mkdir(`${path}/sub`, { recursive: true });
@@ -83,7 +83,7 @@ Deno.test("lockInputs() then checkInputs() finds no mismatch; one changed byte i
     assert.deepEqual(await checkInputs(m, lock, dir.path), []);
 
     // Flip one byte of the checkpoint.
-    const ckpt = `${dir.path}/models/mdm/model.pt`;
+    const ckpt = `${dir.path}/mdm/model.pt`;
     const bytes = await Deno.readFile(ckpt);
     bytes[1234] ^= 1;
     await Deno.writeFile(ckpt, bytes);
@@ -120,7 +120,7 @@ Deno.test("checkInputs() reports a missing file, a pinned hash and a lock of ano
       msgs[1],
       /^input checkpoint: expected sha256 \(pinned by the manifest\) 0{64}, found/,
     );
-    await Deno.remove(`${dir.path}/models/tmr/text_encoder.pt`);
+    await Deno.remove(`${dir.path}/tmr/text_encoder.pt`);
     const missing = await checkInputs(m, lock, dir.path);
     assert.equal(missing.length, 1);
     assert.match(

@@ -113,7 +113,7 @@ Deno.test("validateManifest() names the file and the JSON path of the fault", as
   inputs.checkpoint.path = "$ASSETS/x.pt";
   invalid(
     { ...m, inputs },
-    /inputs\.checkpoint\.path must start with \$MINI\/ in the mini profile/,
+    /inputs\.checkpoint\.path must start with \$MINI\/ or \$MINI_ASSETS\/ in the mini profile/,
   );
   invalid(
     withParam("model_path", "$MINI/other.pt"),
@@ -146,10 +146,10 @@ Deno.test("loadManifest() reports bad JSON with the file name", async () => {
 
 Deno.test("paramsToArgs() and stageArgs() turn params into flags with variables expanded", async () => {
   const m = await findManifest("exp5");
-  const args = paramsToArgs(m, { mini: "/m", run: "/r" });
+  const args = paramsToArgs(m, { mini: "/m", run: "/r", miniAssets: "/a" });
   assert.deepEqual(args.slice(0, 4), [
     "--model_path",
-    "/m/models/mdm/model.pt",
+    "/a/mdm/model.pt",
     "--save_dir",
     "/r/save/grpo_finetuned_humanml_enc_512_50steps_750000_tmr_dense_posneg_physics",
   ]);
@@ -157,7 +157,8 @@ Deno.test("paramsToArgs() and stageArgs() turn params into flags with variables 
   assert.equal(args[args.indexOf("--alpha") + 1], "0.5");
   assert.ok(!args.includes("--ref_model_path"), "null values are left out");
   const train = m.stages.findIndex((s) => s.name === "train");
-  assert.deepEqual(stageArgs(m, train, { mini: "/m", run: "/r" }), args);
+  assert.deepEqual(stageArgs(m, train, { mini: "/m", run: "/r", miniAssets: "/a" }), args);
+  assert.equal(args[args.indexOf("--data_dir") + 1], "/m/humanml");
   assert.throws(() => paramsToArgs(m, { run: "/r" }), /Cannot expand \$MINI/);
 });
 
@@ -197,7 +198,7 @@ Deno.test({
 
 Deno.test("params agree with each manifest's seed command", async () => {
   // Documented departures: the experiment table's beta_p 0.0 (exp1, exp2), the mini profile's
-  // CPU device, and paths moved under $ASSETS/$RUN/$MINI.
+  // CPU device and mini-scale num_steps, and paths moved under $ASSETS/$RUN/$MINI/$MINI_ASSETS.
   const departures: Record<string, string[]> = { exp1: ["beta_p"], exp2: ["beta_p"] };
   for (const m of await allManifests()) {
     const words = extractSeedCommands(fence(m.seed_command))[0].args;
@@ -211,6 +212,11 @@ Deno.test("params agree with each manifest's seed command", async () => {
       if ((departures[base] ?? []).includes(flag)) continue;
       if (flag === "device" && m.profile === "mini") {
         assert.equal(got, "cpu", m.name);
+        continue;
+      }
+      if (flag === "num_steps" && m.profile === "mini") {
+        assert.ok(typeof got === "number" && got < Number(value), m.name);
+        assert.match(m.notes, new RegExp(`num_steps ${got} instead of ${value}`), m.name);
         continue;
       }
       if (typeof got === "string" && got.startsWith("$")) {
