@@ -21,7 +21,8 @@ for await (const chunk of child.stdout) {
 }
 const status = await child.status;
 // deno test's closing line, e.g. "ok | 412 passed | 0 failed | 5 ignored (3m2s)".
-const plain = tail.replace(/\x1b\[[0-9;]*m/g, "");
+const ESC = String.fromCharCode(0x1b); // colour codes are stripped before matching
+const plain = tail.replaceAll(new RegExp(`${ESC}\\[[0-9;]*m`, "g"), "");
 const summary = plain.match(/^(ok|FAILED) \| (\d+) passed(?: \([^)]*\))? \| (\d+) failed/m);
 if (status.code === 134 && summary && summary[1] === "ok" && summary[3] === "0") {
   console.error(
