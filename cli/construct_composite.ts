@@ -8,7 +8,8 @@
  * code 2; nothing is written unless the whole file was built.
  * @module
  */
-import { Command, CommanderError, Option } from "commander";
+import { Command, Option } from "commander";
+import { parseOrReport, UsageError } from "./_commander.ts";
 import { HumanMLDataset } from "../datasets/humanml/loader.ts";
 import { type DatasetName, datasetOptions } from "../datasets/humanml/options.ts";
 import { constructComposites } from "../datasets/composite/construct.ts";
@@ -36,8 +37,6 @@ interface Flags {
   device: string;
   seed: number;
 }
-
-class UsageError extends Error {}
 
 function intFlag(flag: string, min: number) {
   return (value: string): number => {
@@ -106,46 +105,11 @@ function program(): Command {
     .configureOutput({ writeErr: () => {} });
 }
 
-/** Turns commander's message ("error: unknown option '--x'") into our one-line form. */
-function usageLine(err: CommanderError, args: readonly string[]): string {
-  if (err.code === "commander.excessArguments") {
-    const stray = strayWords(args);
-    return `Cannot run ${COMMAND}: unexpected word "${stray}" (every flag starts with --)`;
-  }
-  const msg = err.message.replace(/^error:\s*/, "");
-  return `Cannot run ${COMMAND}: ${msg}`;
-}
-
-/** The first word that is neither a flag nor a flag's value (every flag but one takes a value). */
-function strayWords(args: readonly string[]): string {
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a.startsWith("--")) {
-      if (!a.includes("=") && a !== "--compute_b_matrix") i++;
-      continue;
-    }
-    return a;
-  }
-  return args[args.length - 1] ?? "";
-}
-
 /** Runs the command on `args`; returns the exit code (0 ok, 2 usage or data error). */
 export async function main(args: string[]): Promise<number> {
   const cmd = program();
-  try {
-    cmd.parse(args, { from: "user" });
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      if (err.code === "commander.helpDisplayed" || err.code === "commander.help") return 0;
-      console.error(usageLine(err, args));
-      return 2;
-    }
-    if (err instanceof UsageError) {
-      console.error(`Cannot run ${COMMAND}: ${err.message}`);
-      return 2;
-    }
-    throw err;
-  }
+  const failed = parseOrReport(cmd, args, COMMAND);
+  if (failed !== null) return failed;
   const flags = cmd.opts<Flags>();
   if (flags.seed > 0xffffffff) {
     console.error(`Cannot run ${COMMAND}: Invalid --seed ${flags.seed}: use a u32 integer`);

@@ -11,7 +11,8 @@
  * Any bad flag or stray word prints one line naming it and exits with code 2.
  * @module
  */
-import { Command, CommanderError } from "commander";
+import { Command } from "commander";
+import { parseOrReport, UsageError } from "./_commander.ts";
 import type { Backend } from "../kernels/backend.ts";
 import { createCpuBackend } from "../kernels/cpu_backend.ts";
 import { pretrainMdm } from "../train/pretrain/pretrain_mdm.ts";
@@ -41,8 +42,6 @@ interface Flags {
   ema_decay: number;
   text_dim: number;
 }
-
-class UsageError extends Error {}
 
 function intFlag(flag: string, min: number, max: number) {
   return (value: string): number => {
@@ -145,41 +144,11 @@ function program(): Command {
     .configureOutput({ writeErr: () => {} });
 }
 
-function strayWord(args: readonly string[]): string {
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a.startsWith("--")) {
-      if (!a.includes("=")) i++;
-      continue;
-    }
-    return a;
-  }
-  return args[args.length - 1] ?? "";
-}
-
 /** Runs the command on `args`; returns the exit code (0 ok, 2 usage error). */
 export async function main(args: string[]): Promise<number> {
   const cmd = program();
-  try {
-    cmd.parse(args, { from: "user" });
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      if (err.code === "commander.helpDisplayed" || err.code === "commander.help") return 0;
-      if (err.code === "commander.excessArguments") {
-        console.error(
-          `Cannot run ${COMMAND}: unexpected word "${strayWord(args)}" (every flag starts with --)`,
-        );
-      } else {
-        console.error(`Cannot run ${COMMAND}: ${err.message.replace(/^error:\s*/, "")}`);
-      }
-      return 2;
-    }
-    if (err instanceof UsageError) {
-      console.error(`Cannot run ${COMMAND}: ${err.message}`);
-      return 2;
-    }
-    throw err;
-  }
+  const failed = parseOrReport(cmd, args, COMMAND);
+  if (failed !== null) return failed;
   const f = cmd.opts<Flags>();
   if (f.latent_dim % f.heads !== 0 || f.latent_dim % 2 !== 0) {
     console.error(
