@@ -1,10 +1,11 @@
-"""Times PyTorch CPU doing the work of bench/mdm.ts on the same MDM architecture (the reference
-model of tools/make_golden.py, built from torch.nn modules).
+"""Times PyTorch doing the work of bench/mdm.ts on the same MDM architecture (the reference
+model of tools/make_golden.py, built from torch.nn modules), on the device named by
+MOTION_GRPO_TORCH_DEVICE (cpu, the default, or cuda; float32, TF32 off).
 
 Usage: python3 bench/_torch_mdm.py THREADS CASES_JSON
 CASES_JSON is a list of {"nfeats", "latent", "layers", "ff", "heads", "mask_frames", "B", "T",
-"steps", "reps"}; prints one JSON list per case: [fwd+bwd seconds (minimum over reps after a
-warm-up), rollout seconds]. fwd+bwd runs in train mode (dropout is 0, so it equals eval) with
+"steps", "reps"}; prints {"torch": description, "cases": [[fwd+bwd seconds (minimum over reps
+after a warm-up), rollout seconds], ...]}. fwd+bwd runs in train mode (dropout is 0, so it equals eval) with
 autograd; the rollout runs in eval mode under no_grad, as PyTorch users sample.
 """
 
@@ -12,12 +13,13 @@ import json
 import math
 import os
 import sys
-import time
 
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
-from make_golden import Mdm, from_bt, to_bt  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _torch_common import describe, from_bt, make_mdm, now, setup, to_bt, torch_device  # noqa: E402
+
+DEVICE = torch_device()
 
 
 def cosine_tables(steps):
@@ -39,32 +41,32 @@ def cosine_tables(steps):
 
 
 def inputs(case, B, g):
-    T = case["T"]
+    T, d = case["T"], DEVICE
     return {
-        "x": torch.randn(B, T, case["nfeats"], generator=g),
-        "t": torch.tensor([(11 * b + 3) % 50 for b in range(B)]),
-        "text": torch.randn(B, 512, generator=g),
-        "cond_mask": torch.ones(B),
-        "lengths": torch.tensor([T - 7 * b for b in range(B)]),
+        "x": torch.randn(B, T, case["nfeats"], generator=g, device=d),
+        "t": torch.tensor([(11 * b + 3) % 50 for b in range(B)], device=d),
+        "text": torch.randn(B, 512, generator=g, device=d),
+        "cond_mask": torch.ones(B, device=d),
+        "lengths": torch.tensor([T - 7 * b for b in range(B)], device=d),
     }
 
 
 def make_model(case):
-    return Mdm(case["nfeats"], case["latent"], case["layers"], case["heads"], case["ff"], case["mask_frames"])
+    return make_mdm(case, DEVICE)
 
 
 def fwd_bwd(case, g):
     model = make_model(case).train()
     inp = inputs(case, case["B"], g)
-    dout = torch.randn(case["B"], case["T"], case["nfeats"], generator=g)
+    dout = torch.randn(case["B"], case["T"], case["nfeats"], generator=g, device=DEVICE)
     best = float("inf")
     for i in range(case["reps"] + 1):
-        t0 = time.perf_counter()
+        t0 = now(DEVICE)
         model.zero_grad()
         out = to_bt(model(from_bt(inp["x"]), inp["t"], inp["text"], inp["cond_mask"], inp["lengths"]))
         out.backward(dout)
         if i > 0:
-            best = min(best, time.perf_counter() - t0)
+            best = min(best, now(DEVICE) - t0)
     return best
 
 
@@ -74,29 +76,30 @@ def rollout(case, g):
     inp = inputs(case, 2 * B, g)
     inp["cond_mask"][B:] = 0
     c1, c2, logvar = cosine_tables(case["steps"])
-    x = torch.randn(B, case["T"], case["nfeats"], generator=g)
+    x = torch.randn(B, case["T"], case["nfeats"], generator=g, device=DEVICE)
     with torch.no_grad():
-        t0 = time.perf_counter()
+        t0 = now(DEVICE)
         for t in reversed(range(case["steps"])):
             xin = torch.cat((x, x), dim=0)
-            tt = torch.full((2 * B,), t, dtype=torch.long)
+            tt = torch.full((2 * B,), t, dtype=torch.long, device=DEVICE)
             out = to_bt(model(from_bt(xin), tt, inp["text"], inp["cond_mask"], inp["lengths"]))
             cond, uncond = out[:B], out[B:]
             x0 = uncond + s * (cond - uncond)
             mean = c1[t] * x0 + c2[t] * x
             if t > 0:
-                x = mean + math.exp(0.5 * logvar[t]) * torch.randn(x.shape, generator=g)
+                x = mean + math.exp(0.5 * logvar[t]) * torch.randn(x.shape, generator=g, device=DEVICE)
             else:
                 x = mean
-        return time.perf_counter() - t0
+        return now(DEVICE) - t0
 
 
 def main():
-    torch.set_num_threads(int(sys.argv[1]))
-    g = torch.Generator().manual_seed(0)
+    setup(DEVICE, int(sys.argv[1]))
+    g = torch.Generator(device=DEVICE).manual_seed(0)
     torch.manual_seed(0)
     cases = json.loads(sys.argv[2])
-    print(json.dumps([[fwd_bwd(c, g), rollout(c, g)] for c in cases]))
+    rows = [[fwd_bwd(c, g), rollout(c, g)] for c in cases]
+    print(json.dumps({"torch": describe(DEVICE), "cases": rows}))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 /**
- * MDM denoiser benchmark on the CPU backend against PyTorch CPU doing the same work in the same
- * run (bench/_torch_mdm.py, same thread count: 1, as our CPU backend is single-threaded):
+ * MDM denoiser benchmark on a backend against PyTorch doing the same work in the same run
+ * (bench/_torch_mdm.py; on CPU with the same thread count: 1, as our CPU backend is
+ * single-threaded; against CUDA for WebGPU when MOTION_GRPO_TORCH_DEVICE=cuda, see bench/torch.ts):
  * - fwd+bwd: one training forward and full backward (every parameter gradient) on B motions;
  * - rollout: DDPM sampling with classifier-free guidance (one doubled-batch forward per step,
  *   posterior mean, fresh noise), `steps` steps of the cosine schedule.
@@ -18,6 +19,7 @@ import { freeRollout, rollout } from "../diffusion/sampler.ts";
 import type { DenoiserInput } from "../diffusion/denoiser.ts";
 import type { MdmConfig } from "../models/mdm/config.ts";
 import { MdmDenoiser } from "../models/mdm/mdm.ts";
+import { PYTHON, runTorch, torchDeviceFor } from "./torch.ts";
 
 /** One benchmarked setting. */
 export interface MdmBenchCase {
@@ -74,7 +76,6 @@ export function mdmForwardFlops(c: MdmConfig, B: number, T: number): number {
   return B * (S * c.layers * perToken + 2 * T * C * 2 * c.nfeats + 2 * (c.textDim * C + 2 * C * C));
 }
 
-const PYTHON = Deno.env.get("MOTION_GRPO_PYTHON") ?? "/usr/bin/python3";
 const TORCH_SCRIPT = new URL("./_torch_mdm.py", import.meta.url).pathname;
 
 function inputFor(be: Backend, c: MdmConfig, B: number, T: number, seed: number): DenoiserInput {
@@ -152,8 +153,11 @@ async function timeRollout(be: Backend, k: MdmBenchCase): Promise<number> {
   return ms;
 }
 
-/** PyTorch's minimum milliseconds per case, or nulls when it is unavailable. */
-async function torchTimes(cases: readonly MdmBenchCase[]): Promise<(number | null)[][]> {
+/** PyTorch's minimum milliseconds per case (nulls when it is unavailable) and its description. */
+async function torchTimes(
+  cases: readonly MdmBenchCase[],
+  device: "cpu" | "cuda",
+): Promise<{ torch: string; ms: (number | null)[][] }> {
   const spec = cases.map((k) => ({
     nfeats: k.config.nfeats,
     latent: k.config.latentDim,
@@ -167,17 +171,14 @@ async function torchTimes(cases: readonly MdmBenchCase[]): Promise<(number | nul
     reps: k.reps,
   }));
   try {
-    const r = await new Deno.Command(PYTHON, {
-      args: [TORCH_SCRIPT, "1", JSON.stringify(spec)],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (!r.success) throw new Error(new TextDecoder().decode(r.stderr).trim());
-    const seconds: number[][] = JSON.parse(new TextDecoder().decode(r.stdout));
-    return seconds.map((row) => row.map((v) => v * 1e3));
+    const out = await runTorch(TORCH_SCRIPT, ["1", JSON.stringify(spec)], device) as {
+      torch: string;
+      cases: number[][];
+    };
+    return { torch: out.torch, ms: out.cases.map((row) => row.map((v) => v * 1e3)) };
   } catch (e) {
     console.warn(`PyTorch timings skipped: ${PYTHON} ${TORCH_SCRIPT} failed: ${e}`);
-    return cases.map(() => [null, null]);
+    return { torch: `PyTorch ${device} (unavailable)`, ms: cases.map(() => [null, null]) };
   }
 }
 
@@ -189,8 +190,8 @@ export async function benchMdm(
   cases: readonly MdmBenchCase[] = MDM_BENCH_CASES,
   be: Backend = createCpuBackend(),
 ): Promise<MdmBenchRow[]> {
-  const torch = await torchTimes(cases);
-  console.log(`mdm on ${be.describe()} vs PyTorch CPU, 1 thread (ratio = our_time / torch_time)`);
+  const { torch: torchName, ms: torch } = await torchTimes(cases, torchDeviceFor(be));
+  console.log(`mdm on ${be.describe()} vs ${torchName} (ratio = our_time / torch_time)`);
   const rows: MdmBenchRow[] = [];
   for (const [i, k] of cases.entries()) {
     const fwdBwdMs = await timeFwdBwd(be, k);

@@ -11,8 +11,11 @@
  *
  * A real run validates the flags and the input files, then runs the protocol
  * (`eval/run/run_eval_humanml.ts`), prints the table and writes `<model dir>/eval_<mode>.json`.
- * What this version cannot run (CLIP-conditioned official checkpoints, the official T2M
- * evaluator) stops with one line naming what is missing and exit code 2.
+ * An official (CLIP-conditioned) MDM checkpoint needs CLIP from `$MOTION_GRPO_ASSETS/clip/` and
+ * is scored by the official T2M evaluator (under `$MOTION_GRPO_ASSETS`:
+ * `t2m/text_mot_match/model/finest.tar`, `glove/`, `dataset/t2m_mean.npy`, `t2m_std.npy`); a
+ * mini-profile model uses the mini text encoder and evaluator. When files are missing the run stops with one line naming
+ * the variable and the paths expected, and exit code 2.
  * @module
  */
 import {

@@ -7,10 +7,15 @@
  * - `diff <a> <b>`: the parameters, inputs and stages that differ;
  * - `run <name>` (`--profile mini|paper`, `--assets DIR`): run the stages into `runs/<name>/`;
  * - `verify <name>` (`--checkpoint FILE`): rerun into a temp folder and compare with `expected`
- *   (exit 2 on a mismatch); `--table FILE` is not available in this version;
+ *   (exit 2 on a mismatch); it first checks the inputs and the manifest against the last run's
+ *   lock and names what changed;
+ * - `verify --table FILE [name]`: check a published results table (Markdown or CSV) against the
+ *   runs its rows name (`runs/<name>/results.json`); exit 2 on a mismatch or a row without a run
+ *   (see `experiments/table_check.ts`);
  * - `record <name>`: copy `runs/<name>/results.json` into the manifest's `expected`.
  *
- * Every subcommand takes `--manifests DIR` (default `experiments/manifests`).
+ * Every subcommand takes `--manifests DIR` (default `experiments/manifests`); `list`, `run`,
+ * `verify` and `record` take `--runs DIR` (default `runs/`).
  * Bad flags, unknown experiments and invalid manifests print one line and exit with code 2.
  * @module
  */
@@ -24,8 +29,10 @@ import {
   type Manifest,
   MANIFEST_DIR,
   manifestNames,
+  RUNS_DIR,
 } from "../experiments/mod.ts";
 import { writeJsonAtomic } from "../experiments/_atomic.ts";
+import { checkTable, formatTableCheck } from "../experiments/table_check.ts";
 
 const COMMAND = "deno task exp";
 
@@ -53,7 +60,46 @@ async function pickManifest(name: string, verb: string, opts: RunOptions): Promi
   return await findManifest(twin, opts.manifests);
 }
 
-async function runOrVerify(verb: "run" | "verify", name: string, opts: RunOptions): Promise<void> {
+/** `verify --table FILE [name]`: prints the comparison; throws when a row fails. */
+async function verifyTable(
+  table: string,
+  name: string | undefined,
+  opts: RunOptions,
+  print: (s: string) => void,
+): Promise<void> {
+  for (const flag of ["checkpoint", "profile", "assets"] as const) {
+    if (opts[flag] !== undefined) {
+      throw new UsageError(
+        `Cannot verify --table "${table}" with --${flag}: a table is checked against the ` +
+          `recorded runs (runs/<name>/results.json), nothing is rerun`,
+      );
+    }
+  }
+  const c = await checkTable(table, {
+    manifestsDir: opts.manifests,
+    ...(opts.runs ? { runsDir: opts.runs } : {}),
+    ...(name !== undefined ? { only: name } : {}),
+  });
+  print(formatTableCheck(c));
+  if (!c.passed) {
+    const n = c.rows.filter((r) => !r.ok).length;
+    throw new Error(
+      `Verification of table "${table}" failed: ${n} row${n === 1 ? "" : "s"} ` +
+        `did not match (see above)`,
+    );
+  }
+}
+
+async function runOrVerify(
+  verb: "run" | "verify",
+  name: string | undefined,
+  opts: RunOptions,
+  print: (s: string) => void,
+): Promise<void> {
+  if (opts.table !== undefined) return await verifyTable(opts.table, name, opts, print);
+  if (name === undefined) {
+    throw new UsageError(`Cannot ${verb}: name an experiment (deno task exp list shows them)`);
+  }
   const m = await pickManifest(name, verb, opts);
   if (m.profile === "paper") {
     if (opts.assets === undefined) {
@@ -63,9 +109,6 @@ async function runOrVerify(verb: "run" | "verify", name: string, opts: RunOption
     if (info === null || !info.isDirectory) {
       throw new UsageError(`Cannot ${verb} ${m.name}: --assets "${opts.assets}" is not a folder`);
     }
-  }
-  if (opts.table !== undefined) {
-    throw new UsageError(`Cannot verify --table "${opts.table}": not available in this version`);
   }
   // Loaded on demand: the trainer and the evaluation are not needed by list, show and diff.
   const { runManifest } = await import("../experiments/runner.ts");
@@ -77,17 +120,23 @@ async function runOrVerify(verb: "run" | "verify", name: string, opts: RunOption
 }
 
 const DIR_HELP = "folder of the manifests";
+const RUNS_HELP = "folder of the run folders";
 
-function program(print: (s: string) => void): Command {
+/**
+ * The commander program of `deno task exp`, every subcommand with its options; `print` receives
+ * the output (help and the subcommands' text).
+ */
+export function program(print: (s: string) => void = (s) => console.log(s)): Command {
   const prog = new Command()
     .name(COMMAND)
     .description("Experiment manifests: list, show, diff, run, verify.")
     .exitOverride()
     .configureOutput({ writeOut: (s) => print(s.trimEnd()), writeErr: () => {} });
-  prog.command("list").description("List every experiment manifest")
+  prog.command("list").description("List every manifest with its id and last verification")
     .option("--manifests <dir>", DIR_HELP, MANIFEST_DIR)
-    .action(async (opts: { manifests: string }) => {
-      print(formatList(await listRows(opts.manifests)));
+    .option("--runs <dir>", RUNS_HELP, RUNS_DIR)
+    .action(async (opts: { manifests: string; runs?: string }) => {
+      print(formatList(await listRows(opts.manifests, opts.runs)));
     });
   prog.command("show <name>").description("Show a manifest and its id")
     .option("--manifests <dir>", DIR_HELP, MANIFEST_DIR)
@@ -104,21 +153,30 @@ function program(print: (s: string) => void): Command {
       print(formatDiff(ma, mb));
     });
   for (const verb of ["run", "verify"] as const) {
-    const cmd = prog.command(`${verb} <name>`)
-      .description(verb === "run" ? "Run an experiment" : "Rerun and compare with the record")
+    const cmd = prog.command(verb === "run" ? "run <name>" : "verify [name]")
+      .description(
+        verb === "run"
+          ? "Run an experiment"
+          : "Rerun and compare with the record, or check a published table (--table)",
+      )
       .addOption(new Option("--profile <profile>", "mini or paper").choices(["mini", "paper"]))
       .option("--assets <dir>", "folder of the paper profile's inputs ($ASSETS)")
       .option("--manifests <dir>", DIR_HELP, MANIFEST_DIR)
-      .option("--runs <dir>", "folder of the run folders (default runs/)");
+      .option("--runs <dir>", RUNS_HELP, RUNS_DIR);
     if (verb === "verify") {
       cmd.option("--checkpoint <file>", "re-evaluate this checkpoint instead of training")
-        .option("--table <file>", "check a published table (not available yet)");
+        .option(
+          "--table <file>",
+          "check a published results table (Markdown or CSV) against the recorded runs",
+        );
     }
-    cmd.action((name: string, opts: RunOptions) => runOrVerify(verb, name, opts));
+    cmd.action((name: string | undefined, opts: RunOptions) =>
+      runOrVerify(verb, name, opts, print)
+    );
   }
   prog.command("record <name>").description("Copy a run's results into the manifest's expected")
     .option("--manifests <dir>", DIR_HELP, MANIFEST_DIR)
-    .option("--runs <dir>", "folder of the run folders (default runs/)")
+    .option("--runs <dir>", RUNS_HELP, RUNS_DIR)
     .action(async (name: string, opts: { manifests: string; runs?: string }) => {
       const m = await findManifest(name, opts.manifests);
       const { recordedManifest } = await import("../experiments/runner.ts");

@@ -6,8 +6,9 @@
  * printed.
  *
  * Bad flags print ONE line naming the flag and exit 2; `--dry-run` prints the configuration;
- * `--help` lists the flags. A model conditioned on CLIP (every official MDM checkpoint) stops with
- * exit code 2: CLIP is not available in this version.
+ * `--help` lists the flags. A model conditioned on CLIP (every official MDM checkpoint) reads CLIP
+ * from the ONNX export in `$MOTION_GRPO_ASSETS/clip/` (models/text/assets.ts); without those files
+ * it stops with exit code 2 and one line naming the variable and the path expected.
  * @module
  */
 import {

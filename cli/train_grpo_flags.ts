@@ -18,6 +18,7 @@ export const FLAG_GROUPS = [
   "composite data",
   "flow-grpo",
   "logging",
+  "trainer",
 ] as const;
 
 /** Every flag of `train-grpo`, in `--help` order. */
@@ -377,6 +378,61 @@ export const TRAIN_GRPO_FLAGS = [
     default: "NoPlatform",
     group: "logging",
     meaning: "Where training metrics go (TensorboardPlatform writes event files to --save_dir)",
+  },
+  // --- trainer (not in the seed's parser; the seed's behaviour is the default) ---------------
+  {
+    name: "guidance_param",
+    kind: "float",
+    default: 2.5,
+    range: { min: 0 },
+    group: "trainer",
+    meaning:
+      "Classifier-free guidance scale of the rollouts (MDM's --guidance_param); 1 = no guidance",
+  },
+  {
+    name: "train_transitions",
+    kind: "int",
+    default: 0,
+    range: { min: 0 },
+    defaultText: "0 (all)",
+    group: "trainer",
+    meaning:
+      "Denoising transitions trained per step: 0 = every stochastic one, else a seeded random subset",
+  },
+  {
+    name: "max_grad_norm",
+    kind: "float",
+    default: 1.0,
+    range: { min: 0 },
+    group: "trainer",
+    meaning: "Global gradient-norm clip before each AdamW update; 0 disables it",
+  },
+  {
+    name: "eval_interval",
+    kind: "int",
+    default: 0,
+    range: { min: 0 },
+    defaultText: "0 (off)",
+    group: "trainer",
+    meaning:
+      "Steps between held-out reward evaluations (fixed test-split prompts and noise; also at step 0)",
+  },
+  {
+    name: "eval_prompts",
+    kind: "int",
+    default: 32,
+    range: { min: 1 },
+    group: "trainer",
+    meaning: "Prompts of the held-out reward evaluation (one sample each)",
+  },
+  {
+    name: "save_interval",
+    kind: "int",
+    default: 100,
+    range: { min: 1 },
+    group: "trainer",
+    meaning:
+      "Steps between resumable checkpoints (a rerun into the same --save_dir resumes from the last)",
   },
 ] as const satisfies readonly FlagSpec[];
 

@@ -1,6 +1,7 @@
 /**
  * Experiments as data: manifests (schema, validation, loading), their identity (RFC 8785
- * canonical JSON + SHA-256), input locks, differences, and the runner seam.
+ * canonical JSON + SHA-256), input locks, differences, the runner seam, what changed since the
+ * last run, and the check of a published results table against the recorded runs.
  * @module
  */
 export { canonicalJson, type JsonValue } from "./canonical_json.ts";
@@ -49,6 +50,30 @@ export {
 export { diffManifests, type ManifestDifference } from "./diff.ts";
 export { lastVerified, RUNS_DIR, type VerifyRecord } from "./run_record.ts";
 export { runManifest, RunnerUnavailableError } from "./runner.ts";
+export { changesSinceLastRun, type LastRunChanges, type LastRunOptions } from "./last_run.ts";
+export {
+  metricOfHeader,
+  parseResultsTable,
+  parseValue,
+  type PublishedValue,
+  readResultsTable,
+  type ResultsTable,
+  type RowTarget,
+  rowTarget,
+  TABLE_METRICS,
+  TableError,
+  type TableMetric,
+  type TableRow,
+} from "./results_table.ts";
+export {
+  checkTable,
+  compareMetric,
+  formatTableCheck,
+  type TableCheck,
+  type TableCheckOptions,
+  type TableMetricCheck,
+  type TableRowCheck,
+} from "./table_check.ts";
 export {
   formatDiff,
   formatList,

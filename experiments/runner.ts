@@ -13,6 +13,7 @@ import type { TrainGrpoOptions } from "../train/grpo/trainer.ts";
 import type { EvalProtocol } from "../eval/protocol.ts";
 import { writeJsonAtomic, writeTextAtomic } from "./_atomic.ts";
 import { manifestId } from "./hash.ts";
+import { changesSinceLastRun } from "./last_run.ts";
 import { hashPath } from "./lock.ts";
 import { expandVars, type ManifestVars, MINI_DIR, stageArgs } from "./manifest.ts";
 import { type MetricValue, reportHtml } from "./run_report.ts";
@@ -453,6 +454,19 @@ export async function verifyExperiment(m: Manifest, o: RunnerOptions = {}): Prom
     throw new RunnerUnavailableError(
       `Cannot verify ${m.name}: nothing to compare with: record expected numbers first ` +
         `(deno task exp run ${m.name}, then deno task exp record ${m.name})`,
+    );
+  }
+  // A changed parameter or input byte would only show up as a metric mismatch after the whole
+  // rerun: name it first (the rerun goes to a fresh folder, which has no lock to check against).
+  const since = await changesSinceLastRun(m, o);
+  if (since.changes.length > 0) {
+    throw new InputChangedError(
+      `Cannot verify ${m.name}: ${since.changes.length} difference${
+        since.changes.length === 1 ? "" : "s"
+      } from the last run (${since.lockPath}):\n` +
+        since.changes.map((c) => `  ${c}`).join("\n") +
+        `\nrun it again to accept them (deno task exp run ${m.name}; for a changed input, delete ` +
+        `${since.lockPath} first), then record (deno task exp record ${m.name})`,
     );
   }
   const tmp = await Deno.makeTempDir({ prefix: `verify-${m.name}-` });

@@ -76,6 +76,14 @@ export interface RandomAddress {
   offset: number;
 }
 
+/** Device memory a backend holds, in bytes (`Backend.memory()`). */
+export interface MemoryStats {
+  /** Bytes allocated through the backend and not released yet. */
+  liveBytes: number;
+  /** Most `liveBytes` seen since the backend was created or `resetPeak()` was last called. */
+  peakBytes: number;
+}
+
 export interface Backend {
   readonly kind: BackendKind;
   /** Human-readable description: "cpu (wasm-simd gemm)", "webgpu (NVIDIA H100 ...)". */
@@ -107,6 +115,15 @@ export interface Backend {
     srcOffset: number,
   ): void;
   free(t: Tensor): void;
+  /**
+   * Memory accounting: bytes of tensors (cpu: their float32 arrays) or of every GPU buffer the
+   * backend created (webgpu: tensors, pooled scratch, uniforms, uploads and read-back staging) that
+   * are not released yet, and their peak. Memory outside the backend (WASM heap, JS objects) is
+   * not counted.
+   */
+  memory(): MemoryStats;
+  /** Restarts the peak of `memory()` at the current live bytes. */
+  resetPeak(): void;
   /** Waits for all queued work. */
   sync(): Promise<void>;
 

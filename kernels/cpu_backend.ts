@@ -38,6 +38,7 @@ import type {
   Backend,
   BackendKind,
   GemmOptions,
+  MemoryStats,
   RandomAddress,
   Tensor,
 } from "./backend.ts";
@@ -167,6 +168,10 @@ class CpuBackend implements Backend {
   readonly #gemm: GemmFn;
   readonly #gemmName: string;
   #destroyed = false;
+  /** Tensors of this backend (a tensor of another backend never changes its accounting). */
+  #mine = new WeakSet<CpuTensor>();
+  #liveBytes = 0;
+  #peakBytes = 0;
 
   constructor(options: CpuBackendOptions) {
     this.#gemm = options.gemm ?? gemmF32;
@@ -205,7 +210,11 @@ class CpuBackend implements Backend {
       }
       arr.set(data);
     }
-    return new CpuTensor(shape, arr);
+    const t = new CpuTensor(shape, arr);
+    this.#mine.add(t);
+    this.#liveBytes += arr.byteLength;
+    this.#peakBytes = Math.max(this.#peakBytes, this.#liveBytes);
+    return t;
   }
 
   write(t: Tensor, data: Float32Array, offset = 0): void {
@@ -254,7 +263,17 @@ class CpuBackend implements Backend {
     if (!(t instanceof CpuTensor)) {
       throw new TypeError(`Cannot run free: "t" is not a cpu tensor (owner ${t.owner})`);
     }
+    // A second free of the same tensor releases nothing more.
+    if (this.#mine.has(t) && !t.freed) this.#liveBytes -= t.size * 4;
     t.release();
+  }
+
+  memory(): MemoryStats {
+    return { liveBytes: this.#liveBytes, peakBytes: this.#peakBytes };
+  }
+
+  resetPeak(): void {
+    this.#peakBytes = this.#liveBytes;
   }
 
   sync(): Promise<void> {

@@ -5,7 +5,14 @@
  * wgsl.ts and encodes it; work is submitted in batches and `read()`/`sync()` wait for it.
  * Composite ops (linear, attention) are sequences of GEMM and row-kernel dispatches.
  */
-import type { AdamWOptions, Backend, GemmOptions, RandomAddress, Tensor } from "./backend.ts";
+import type {
+  AdamWOptions,
+  Backend,
+  GemmOptions,
+  MemoryStats,
+  RandomAddress,
+  Tensor,
+} from "./backend.ts";
 import { resolveGemm } from "./gemm/cpu.ts";
 import { type GemmArgs, gemmKernel } from "./gemm/wgsl.ts";
 import {
@@ -50,6 +57,51 @@ function isCount(x: number): boolean {
   return Number.isInteger(x) && x >= 0 && x <= 0xffffffff;
 }
 
+/**
+ * Byte accounting of every GPU buffer a runtime creates. The runtime is handed a view of the
+ * device whose `createBuffer` records each buffer's size and wraps its `destroy()`, so tensors,
+ * the scratch pool, the uniform ring, uploads and read-back staging are all counted without the
+ * runtime knowing. Every other member is the device's own (functions bound to it).
+ */
+class BufferAccounting {
+  liveBytes = 0;
+  peakBytes = 0;
+
+  /** The device as the runtime should see it. */
+  wrap(device: GPUDevice): GPUDevice {
+    const bound = new Map<PropertyKey, unknown>();
+    const create = (desc: GPUBufferDescriptor) => this.#track(device.createBuffer(desc));
+    return new Proxy(device, {
+      get: (target, prop) => {
+        if (prop === "createBuffer") return create;
+        const v = Reflect.get(target, prop, target);
+        if (typeof v !== "function") return v;
+        // Bound once: dispatch paths look these up for every kernel.
+        let f = bound.get(prop);
+        if (f === undefined) bound.set(prop, f = v.bind(target));
+        return f;
+      },
+    });
+  }
+
+  #track(buf: GPUBuffer): GPUBuffer {
+    const size = buf.size, destroy = buf.destroy.bind(buf);
+    let live = true;
+    this.liveBytes += size;
+    this.peakBytes = Math.max(this.peakBytes, this.liveBytes);
+    Object.defineProperty(buf, "destroy", {
+      configurable: true,
+      value: () => {
+        // destroy() may be called twice (a freed tensor's buffer at backend teardown).
+        if (live) this.liveBytes -= size;
+        live = false;
+        destroy();
+      },
+    });
+    return buf;
+  }
+}
+
 /** Implements `Backend` with WGSL compute shaders on the process-wide `GPUDevice`. */
 export class WebGpuBackend implements Backend {
   readonly kind = "webgpu" as const;
@@ -60,9 +112,10 @@ export class WebGpuBackend implements Backend {
   #destroyed = false;
   /** Tensors not freed yet: `destroy()` releases their buffers. */
   #live = new Set<GpuTensor>();
+  #memory = new BufferAccounting();
 
   constructor(device: GPUDevice, adapter: AdapterDescription | null) {
-    this.runtime = new GpuRuntime(device);
+    this.runtime = new GpuRuntime(this.#memory.wrap(device));
     this.adapter = adapter;
     this.#placeholder = this.runtime.createStorage(4, "placeholder");
   }
@@ -162,6 +215,14 @@ export class WebGpuBackend implements Backend {
     g.freed = true;
     this.#live.delete(g);
     this.runtime.release(g.buffer);
+  }
+
+  memory(): MemoryStats {
+    return { liveBytes: this.#memory.liveBytes, peakBytes: this.#memory.peakBytes };
+  }
+
+  resetPeak(): void {
+    this.#memory.peakBytes = this.#memory.liveBytes;
   }
 
   sync(): Promise<void> {

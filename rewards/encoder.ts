@@ -20,6 +20,8 @@ export interface TextMotionEncoder {
     N: number,
     T: number,
   ): Promise<Float32Array>;
+  /** Frees what the encoder holds outside the JS heap (ONNX sessions, GPU buffers), if anything. */
+  release?(): Promise<void>;
 }
 
 /**
@@ -30,4 +32,6 @@ export interface TextFeaturizer {
   readonly name: string;
   readonly dim: number;
   encode(texts: readonly string[]): Promise<Float32Array>;
+  /** Frees what the featurizer holds outside the JS heap (an ONNX session), if anything. */
+  release?(): Promise<void>;
 }

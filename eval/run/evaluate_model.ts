@@ -9,7 +9,9 @@
  *    With multimodality, `mmBatches` batches chosen at random (stream `mmBatches + rep`) get
  *    `mmNumRepeats` generations per caption; repeat 0 is the batch's ordinary generation.
  * 3. The evaluator embeds the captions, the real motions and the generated motions (raw features:
- *    generated motions are un-normalised with the dataset's Mean/Std first).
+ *    generated motions are un-normalised with the dataset's Mean/Std first). An evaluator that
+ *    reads `word/POS` tokens (the official T2M evaluator: {@linkcode TokenTextEncoder}) gets the
+ *    batch's tokens from the dataset's `texts/` files, as MDM feeds it; others get the captions.
  * 4. Two metric rows: "ground truth" (real motions against their captions; FID against the same
  *    real set, so ~0) and the model (generated motions; FID against the real set): R-precision
  *    top-1/2/3 over the batches of 32, MM-Dist, diversity over `diversityTimes` random pairs,
@@ -62,6 +64,25 @@ export interface EvaluateModelOptions {
   plan?: SamplingPlan;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
+}
+
+/** An evaluator that also embeds `word/POS` token lists (unpadded, as in HumanML3D texts). */
+export interface TokenTextEncoder {
+  encodeTokens(tokenLists: readonly (readonly string[])[]): Promise<Float32Array>;
+}
+
+/**
+ * Text embeddings (B, D) of a batch: from its tokens when the evaluator reads tokens, else from
+ * its captions. The batch's tokens are padded (`sos`, kept tokens, `eos`, `unk`...; `sentLens`
+ * counts `sos` to `eos`), so the kept tokens are `tokens[1 .. sentLen - 1)`.
+ */
+export function embedBatchTexts(
+  evaluator: TextMotionEncoder,
+  batch: Pick<Batch, "captions" | "tokens" | "sentLens">,
+): Promise<Float32Array> {
+  const reader = evaluator as TextMotionEncoder & Partial<TokenTextEncoder>;
+  if (typeof reader.encodeTokens !== "function") return evaluator.encodeTexts(batch.captions);
+  return reader.encodeTokens(batch.tokens.map((t, i) => t.slice(1, batch.sentLens[i] - 1)));
 }
 
 /** Both rows of one replication. */
@@ -127,7 +148,7 @@ export async function evaluateModel(o: EvaluateModelOptions): Promise<Evaluation
       const batch = o.dataset.nextBatch(B);
       const [, T] = batch.shape;
       const real = inverseNormalise(batch.motions, o.dataset.mean, o.dataset.std); // (B, T, F)
-      texts.push(checkEncoded(await o.evaluator.encodeTexts(batch.captions), B, D, "text"));
+      texts.push(checkEncoded(await embedBatchTexts(o.evaluator, batch), B, D, "text"));
       reals.push(checkEncoded(
         await o.evaluator.encodeMotions(real, batch.lengths, B, T),
         B,

@@ -3,15 +3,23 @@
  * text features it is conditioned on, and the independent evaluator.
  *
  * Text conditioning follows `text_encoder_type` in the checkpoint's `args.json`:
- * - `clip` (or absent: every official MDM checkpoint): CLIP ViT-B/32, not available in this
- *   version, so the run stops with {@linkcode UnavailableError};
+ * - `clip` (or absent: every official MDM checkpoint): CLIP ViT-B/32 text features from the ONNX
+ *   export in `$MOTION_GRPO_ASSETS/clip/` (models/text/clip_text.ts); when the files are missing
+ *   the run stops with {@linkcode UnavailableError} naming the variable and the path expected;
  * - `hashed_bow`: the deterministic hashed bag of words of `train/pretrain/`
  *   (`text_featurizer.dim`, `text_featurizer.seed`);
  * - `mini-*`: the mini profile's text encoder (`text/` of the mini model folder).
  *
- * The evaluator: the official T2M evaluator (finest.tar + GloVe) is not available in this
- * version; the mini profile's evaluator (`evaluator/` of the mini model folder) is used when
- * present. The mini model folder is the first of `$MOTION_GRPO_MINI_MODELS`, `assets/mini/` and
+ * The evaluator follows the same profile:
+ * - a CLIP-conditioned model (official MDM) is scored by the official T2M evaluator of Guo et al.
+ *   (models/t2m/): `t2m/text_mot_match/model/finest.tar` (`kit/...` for KIT-ML), GloVe in
+ *   `glove/` and its feature statistics `dataset/t2m_mean.npy`, `t2m_std.npy` (`kit_*`), all
+ *   under `$MOTION_GRPO_ASSETS` (models/t2m/assets.ts); when files are missing the run stops
+ *   with {@linkcode UnavailableError} naming the variable and the paths expected;
+ * - a model conditioned on the project's own featurizers (`hashed_bow`, `mini-*`) is scored by
+ *   the mini profile's evaluator (`evaluator/` of the mini model folder).
+ *
+ * The mini model folder is the first of `$MOTION_GRPO_MINI_MODELS`, `assets/mini/` and
  * `datasets/mini_cache/models/` (relative to the repository) holding the needed sub-folder.
  * @module
  */
@@ -22,8 +30,17 @@ import { mdmConfigFromArgs } from "../../models/mdm/config.ts";
 import { MdmDenoiser } from "../../models/mdm/mdm.ts";
 import type { Featurizer } from "./generate.ts";
 import { optionalExport } from "./_optional_module.ts";
+import { findTextModel, TextAssetError } from "../../models/text/assets.ts";
+import { clipMismatch, ClipTextFeaturizer } from "../../models/text/clip_text.ts";
+import {
+  loadOfficialT2mEvaluator,
+  locateOfficialT2mFiles,
+  type OfficialT2mFiles,
+  T2mAssetError,
+} from "../../models/t2m/mod.ts";
+import type { DatasetName } from "../../datasets/humanml/options.ts";
 
-/** A network the run needs is not available in this version; the message says which. */
+/** A network the run needs cannot be found or built; the one-line message says which and where. */
 export class UnavailableError extends Error {
   /** Wraps the one-line message. */
   constructor(message: string) {
@@ -32,14 +49,12 @@ export class UnavailableError extends Error {
   }
 }
 
-/** What the official MDM pipeline would need and this version lacks. */
+/** The network that conditions official MDM checkpoints. */
 export const CLIP_MISSING =
   "the CLIP ViT-B/32 text encoder that conditions official MDM checkpoints " +
   '(args.json text_encoder_type "clip")';
-/** The official evaluator's files. */
-export const T2M_EVALUATOR_MISSING =
-  "the official T2M evaluator (t2m/text_mot_match/model/finest.tar with " +
-  "glove/our_vab_data.npy, our_vab_words.pkl, our_vab_idx.pkl)";
+/** The official evaluator (its files are named by models/t2m/assets.ts). */
+export const T2M_EVALUATOR_MISSING = "the official T2M evaluator (finest.tar with GloVe)";
 
 const MINI_ENCODER_MODULES = ["../../models/mini/mod.ts", "../../models/mini/mini_encoder.ts"];
 const HASHED_BOW_MODULE = "../../train/pretrain/hashed_bag_of_words.ts";
@@ -64,10 +79,22 @@ export async function findMiniModel(role: "evaluator" | "text"): Promise<string 
   return null;
 }
 
+/**
+ * Why the CLIP files under `$MOTION_GRPO_ASSETS` cannot be found (the variable and the path
+ * expected), or null when they are there.
+ */
+export function clipFilesProblem(): string | null {
+  const found = findTextModel("clip");
+  return typeof found === "string" ? found : null;
+}
+
 /** The text conditioning named by `args`, or why it is unavailable (null when usable). */
 export function conditioningProblem(args: MdmArgs): string | null {
   const type = args.text_encoder_type;
-  if (type === "clip") return CLIP_MISSING;
+  if (type === "clip") {
+    const why = clipFilesProblem();
+    return why === null ? null : `${CLIP_MISSING} [${why}]`;
+  }
   if (type === "hashed_bow" || type.startsWith("mini-")) return null;
   return `the text encoder "${type}" named by args.json (known: clip, hashed_bow, mini-*)`;
 }
@@ -78,10 +105,16 @@ export function conditioningProblem(args: MdmArgs): string | null {
  */
 export async function checkModelConditioning(modelPath: string): Promise<MdmArgs> {
   const args = await readArgsJson(modelPath);
+  const clip = args.text_encoder_type === "clip" ? clipFilesProblem() : null;
+  if (clip !== null) {
+    throw new UnavailableError(
+      `Cannot condition "${modelPath}" on text: ${CLIP_MISSING} was not found: ${clip}`,
+    );
+  }
   const problem = conditioningProblem(args);
   if (problem !== null) {
     throw new UnavailableError(
-      `Cannot condition "${modelPath}" on text: ${problem} is not available in this version`,
+      `Cannot condition "${modelPath}" on text: ${problem} is not supported`,
     );
   }
   return args;
@@ -123,9 +156,29 @@ export async function loadFeaturizer(args: MdmArgs, be: Backend): Promise<Featur
     }
     return f;
   }
+  if (type === "clip") return await loadClip(args);
   throw new UnavailableError(
-    `Cannot build the text featurizer: ${conditioningProblem(args)} is not available`,
+    `Cannot build the text featurizer: ${conditioningProblem(args)} is not supported`,
   );
+}
+
+/** CLIP from `$MOTION_GRPO_ASSETS`, checked against args.json (width, recorded SHA-256). */
+async function loadClip(args: MdmArgs): Promise<Featurizer> {
+  let f: ClipTextFeaturizer;
+  try {
+    f = await ClipTextFeaturizer.load();
+  } catch (e) {
+    if (e instanceof TextAssetError) {
+      throw new UnavailableError(`Cannot build the text featurizer "clip": ${e.message}`);
+    }
+    throw e;
+  }
+  const problem = clipMismatch(f, args.raw);
+  if (problem !== null) {
+    await f.release();
+    throw new UnavailableError(`Cannot condition on CLIP "${f.params.model}": ${problem}`);
+  }
+  return f;
 }
 
 /**
@@ -147,29 +200,95 @@ export async function loadDenoiser(
   return MdmDenoiser.fromStateDict(be, sd, config, opts, modelPath);
 }
 
-/**
- * Where the evaluator is, without loading it: the mini evaluator folder; throws
- * {@linkcode UnavailableError} naming the official files when there is none.
- */
-export async function locateEvaluator(): Promise<string> {
-  const dir = await findMiniModel("evaluator");
-  if (dir === null) {
-    throw new UnavailableError(
-      `Cannot evaluate: ${T2M_EVALUATOR_MISSING} is not available in this version, and no mini ` +
-        `evaluator was found (looked for evaluator/config.json in ${miniModelRoots().join(", ")})`,
-    );
-  }
-  return dir;
+/** Where the evaluator of a run is (see the module doc); nothing is loaded yet. */
+export type EvaluatorLocation =
+  | { profile: "official"; files: OfficialT2mFiles }
+  | { profile: "mini"; dir: string };
+
+/** The evaluator profile of a model: official for CLIP conditioning, else mini. */
+export function evaluatorProfile(args: MdmArgs): "official" | "mini" {
+  return args.text_encoder_type === "clip" ? "official" : "mini";
 }
 
-/** Loads the mini evaluator in `dir` on `be`. */
-export async function loadEvaluator(dir: string, be: Backend): Promise<TextMotionEncoder> {
+/** The official evaluator's dataset name (`t2m` for HumanML3D, `kit` for KIT-ML). */
+export function t2mDataset(dataset: DatasetName): "t2m" | "kit" {
+  return dataset === "kit" ? "kit" : "t2m";
+}
+
+/**
+ * Where the evaluator for `args` (and `dataset`) is, or why it cannot be found: a noun phrase
+ * with the reason in brackets (`$MOTION_GRPO_ASSETS` and the paths expected, or the mini model
+ * folders searched), for a "... was not found" message.
+ */
+export async function findEvaluator(
+  args: MdmArgs,
+  dataset: DatasetName,
+): Promise<{ location: EvaluatorLocation } | { problem: string }> {
+  if (evaluatorProfile(args) === "official") {
+    try {
+      return {
+        location: { profile: "official", files: locateOfficialT2mFiles(t2mDataset(dataset)) },
+      };
+    } catch (e) {
+      if (!(e instanceof T2mAssetError)) throw e;
+      const why = e.message.replace(/^Cannot load the official T2M evaluator: /, "");
+      return { problem: `${T2M_EVALUATOR_MISSING} [${why}]` };
+    }
+  }
+  const dir = await findMiniModel("evaluator");
+  if (dir !== null) return { location: { profile: "mini", dir } };
+  return {
+    problem: "the mini evaluator [looked for evaluator/config.json in " +
+      `${miniModelRoots().join(", ")}]`,
+  };
+}
+
+/**
+ * Where the evaluator for `args` is, without loading it; throws {@linkcode UnavailableError}
+ * naming what is missing and where it was looked for.
+ */
+export async function locateEvaluator(
+  args: MdmArgs,
+  dataset: DatasetName,
+): Promise<EvaluatorLocation> {
+  const found = await findEvaluator(args, dataset);
+  if ("problem" in found) {
+    throw new UnavailableError(`Cannot evaluate: ${found.problem} was not found`);
+  }
+  return found.location;
+}
+
+/** A loaded evaluator; `release` frees what it holds (ONNX sessions of the official one). */
+export interface LoadedEvaluator extends TextMotionEncoder {
+  release?(): Promise<void>;
+}
+
+/**
+ * Loads the evaluator at `where` on `be`. The official one runs on onnxruntime-web ("webgpu"
+ * when `be` is WebGPU, else "wasm"); `captionTokens` (caption → `word/POS` tokens) are the only
+ * captions its `encodeTexts` accepts (unknownCaptions "error": there is no POS tagger, and an
+ * approximation would change the metrics silently); `encodeTokens` takes the dataset's tokens.
+ */
+export async function loadEvaluator(
+  where: EvaluatorLocation,
+  be: Backend,
+  captionTokens?: ReadonlyMap<string, readonly string[]>,
+): Promise<LoadedEvaluator> {
+  if (where.profile === "official") {
+    const { textsDir: _, ...files } = where.files;
+    return await loadOfficialT2mEvaluator({
+      ...files,
+      device: be.kind === "webgpu" ? "webgpu" : "wasm",
+      captionTokens,
+      unknownCaptions: "error",
+    });
+  }
   const load = await optionalExport(MINI_ENCODER_MODULES, "loadMiniEncoder");
   if (load === null) {
     throw new UnavailableError(
-      `Cannot load the evaluator "${dir}": the mini encoder loader (models/mini) is not in this ` +
-        "checkout",
+      `Cannot load the evaluator "${where.dir}": the mini encoder loader (models/mini) is not ` +
+        "in this checkout",
     );
   }
-  return await load(dir, be) as TextMotionEncoder;
+  return await load(where.dir, be) as TextMotionEncoder;
 }

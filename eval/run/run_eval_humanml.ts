@@ -4,8 +4,19 @@
  * table and write the result JSON (`<model dir>/eval_<mode>.json`, or
  * `eval_<mode>_composite_k<K>.json` with a composite dataset).
  *
- * Order matters for the user: what this version cannot do (CLIP conditioning, the official
- * evaluator) is reported before any device is opened or data is read.
+ * Networks: the model's text features and the evaluator follow its `args.json`
+ * (load_assets.ts): a CLIP-conditioned (official MDM) model needs CLIP from
+ * `$MOTION_GRPO_ASSETS/clip/` and is scored by the official T2M evaluator
+ * (`$MOTION_GRPO_ASSETS/t2m/text_mot_match/model/finest.tar`, `glove/`,
+ * `dataset/t2m_mean.npy`, `t2m_std.npy`; `kit...` for KIT-ML); a mini-profile model uses the
+ * mini text encoder and evaluator. Whatever is missing is reported in one line, naming the
+ * variable and the paths expected, before any device is opened or data is read.
+ *
+ * The official evaluator reads `word/POS` tokens: on the test split it embeds the tokens the
+ * dataset's `texts/` files give each caption (`encodeTokens`, the exact protocol); with a
+ * composite dataset it looks each sub-text up in the tokens stored in the composite file, and a
+ * joined text ("A then B") gets the sub-texts' tokens joined by `then/ADV` (the tag a tagger
+ * gives "then" there; an approximation, as the captions were tagged one by one).
  * @module
  */
 import { dirname, join } from "node:path";
@@ -17,20 +28,24 @@ import { loadNpy, npyToFloat32 } from "../../datasets/npy.ts";
 import { ddpmPlan } from "../../diffusion/plan.ts";
 import { cosineTables } from "../../diffusion/schedule.ts";
 import { type EvalMode, type EvalProtocol, resolveProtocol } from "../protocol.ts";
-import { evaluateComposite } from "./evaluate_composite.ts";
+import type { CompositeSample } from "../../datasets/composite/layout.ts";
+import { evaluateComposite, joinSubTexts } from "./evaluate_composite.ts";
 import { evaluateModel } from "./evaluate_model.ts";
 import {
   conditioningProblem,
+  findEvaluator,
   loadDenoiser,
+  type LoadedEvaluator,
   loadEvaluator,
   loadFeaturizer,
-  locateEvaluator,
-  T2M_EVALUATOR_MISSING,
   UnavailableError,
 } from "./load_assets.ts";
 import { openBackend } from "./open_backend.ts";
 import { evaluationJson, evaluationTable, writeEvaluationJson } from "./result_json.ts";
-import { readArgsJson } from "../../models/checkpoint/mdm_checkpoint.ts";
+import { type MdmArgs, readArgsJson } from "../../models/checkpoint/mdm_checkpoint.ts";
+import type { Backend } from "../../kernels/backend.ts";
+import type { TextMotionEncoder } from "../../rewards/encoder.ts";
+import type { Featurizer } from "./generate.ts";
 
 /** The validated flags the evaluation uses. */
 export interface EvalHumanmlRun {
@@ -58,27 +73,25 @@ export interface EvalHumanmlOutcome {
 
 /**
  * Runs the evaluation. Throws {@linkcode UnavailableError} (one line) when the model's text
- * encoder or the evaluator is not available in this version.
+ * encoder or the evaluator cannot be found.
  */
 export async function runEvalHumanml(
   f: EvalHumanmlRun,
   log: (line: string) => void = console.log,
 ): Promise<EvalHumanmlOutcome> {
   const args = await readArgsJson(f.model_path);
-  const missing: string[] = [];
+  const problems: string[] = [];
   const conditioning = conditioningProblem(args);
-  if (conditioning !== null) missing.push(conditioning);
-  const evaluatorDir = await locateEvaluator().catch((err) => {
-    if (!(err instanceof UnavailableError)) throw err;
-    missing.push(T2M_EVALUATOR_MISSING);
-    return null;
-  });
-  if (missing.length > 0 || evaluatorDir === null) {
-    throw new UnavailableError(
-      `Cannot evaluate "${f.model_path}": ${missing.join(" and ")} ` +
-        `${missing.length > 1 ? "are" : "is"} not available in this version ` +
-        "(the mini profile's models run end to end)",
+  if (conditioning !== null) {
+    // CLIP's files can be missing; any other problem is a text encoder this code does not know.
+    problems.push(
+      `${conditioning} ${args.text_encoder_type === "clip" ? "was not found" : "is not supported"}`,
     );
+  }
+  const found = await findEvaluator(args, f.dataset);
+  if ("problem" in found) problems.push(`${found.problem} was not found`);
+  if (problems.length > 0 || "problem" in found) {
+    throw new UnavailableError(`Cannot evaluate "${f.model_path}": ${problems.join("; ")}`);
   }
   if (args.noise_schedule !== "cosine") {
     throw new RangeError(
@@ -86,12 +99,71 @@ export async function runEvalHumanml(
         "is not supported (only cosine)",
     );
   }
+  const where = found.location;
   const protocol = f.protocol ?? resolveProtocol(f.eval_mode);
+  // Read before the device opens: a malformed file should not cost a backend.
+  const samples = f.use_composite_dataset ? await readComposite(f.composite_data_path!) : null;
   const { backend, description } = await openBackend(f.device);
   log(`device: ${description}`);
-  const featurizer = await loadFeaturizer(args, backend);
-  const evaluator = await loadEvaluator(evaluatorDir, backend);
-  log(`text features: ${featurizer.name}; evaluator: ${evaluator.name} (${evaluatorDir})`);
+  let featurizer: Featurizer | null = null;
+  let evaluator: LoadedEvaluator | null = null;
+  try {
+    featurizer = await loadFeaturizer(args, backend);
+    evaluator = await loadEvaluator(
+      where,
+      backend,
+      samples === null ? undefined : compositeCaptionTokens(samples),
+    );
+    const from = where.profile === "official" ? where.files.evaluatorPath : where.dir;
+    log(`text features: ${featurizer.name}; evaluator: ${evaluator.name} (${from})`);
+    return await evaluate(
+      f,
+      args,
+      protocol,
+      backend,
+      featurizer,
+      evaluator,
+      samples,
+      description,
+      log,
+    );
+  } finally {
+    await evaluator?.release?.();
+    await (featurizer as { release?: () => Promise<void> } | null)?.release?.();
+  }
+}
+
+/**
+ * Caption → `word/POS` tokens of a composite file: every sub-text with its stored tokens, and
+ * every joined text with the sub-texts' tokens joined by `then/ADV` (see the module doc).
+ */
+export function compositeCaptionTokens(
+  samples: readonly CompositeSample[],
+): Map<string, string[]> {
+  const map = new Map<string, string[]>();
+  for (const s of samples) {
+    s.texts.forEach((t, k) => {
+      if (!map.has(t)) map.set(t, s.tokens[k]);
+    });
+    const joined = joinSubTexts(s.texts);
+    if (!map.has(joined)) {
+      map.set(joined, s.tokens.flatMap((t, k) => k === 0 ? t : ["then/ADV", ...t]));
+    }
+  }
+  return map;
+}
+
+async function evaluate(
+  f: EvalHumanmlRun,
+  args: MdmArgs,
+  protocol: EvalProtocol,
+  backend: Backend,
+  featurizer: Featurizer,
+  evaluator: TextMotionEncoder,
+  samples: CompositeSample[] | null,
+  description: string,
+  log: (line: string) => void,
+): Promise<EvalHumanmlOutcome> {
   const dataRoot = datasetOptions(f.dataset, f.data_dir ?? undefined).dataRoot;
   const model = await loadDenoiser(backend, f.model_path, args, featurizer, {
     maxBatch: 2 * protocol.batchSize,
@@ -118,9 +190,8 @@ export async function runEvalHumanml(
   };
   let result;
   let output = f.output;
-  if (f.use_composite_dataset) {
+  if (samples !== null) {
     const path = f.composite_data_path!;
-    const samples = await readComposite(path);
     const bad = samples.findIndex((s) => s.lengths.length !== f.composite_k_segments);
     if (bad >= 0) {
       throw new RangeError(

@@ -105,6 +105,3 @@ export async function adapterDescription(
     isSoftwareAdapter: fallback || SOFTWARE.test(`${info.description} ${info.device}`),
   };
 }
-
-/** True when no adapter exists: GPU tests use `Deno.test({ ignore: gpuIgnore, ... })`. */
-export const gpuIgnore: boolean = !(await gpuAvailable());

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { tempDir } from "../_util.ts";
+import { TRAIN_GRPO_FLAGS } from "../../cli/train_grpo_flags.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -47,7 +48,7 @@ Deno.test("train-grpo --dry-run prints the resolved configuration and touches no
     assert.deepEqual(report.flags.fps, { value: 12.5, defaulted: true, source: "derived" });
     assert.deepEqual(report.device, { kind: "webgpu", index: 1 });
     assert.equal(report.files_checked, false);
-    assert.equal(Object.keys(report.flags).length, 44);
+    assert.equal(Object.keys(report.flags).length, TRAIN_GRPO_FLAGS.length);
     assert.deepEqual(await listing(dir.path), [], "a dry run writes nothing");
   } finally {
     await dir.remove();

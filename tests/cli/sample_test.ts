@@ -8,8 +8,14 @@ import { FlagError } from "../../cli/_flags.ts";
 import { tempDir } from "../_util.ts";
 import { miniData, standInFeaturizer, testSplit, tinyMdm } from "../eval/_run_fixture.ts";
 import { captureMain, hasHashedBow, writeTinyCheckpoint } from "../eval/_checkpoint_fixture.ts";
+import { initMdmStateDict } from "../../models/mdm/init.ts";
+import { saveTorchStateDict } from "../../models/checkpoint/torch_pt.ts";
 
 const tmp = await tempDir();
+// CLIP is looked for under MOTION_GRPO_ASSETS: start without it whatever the caller's shell has.
+Deno.env.delete("MOTION_GRPO_ASSETS");
+/** The tiny CLIP text model of tests/golden/text/ (16 features), laid out as an assets folder. */
+const TEXT_ASSETS = new URL("../golden/text", import.meta.url).pathname;
 const root = await miniData(`${tmp.path}/mini`);
 const ds = await testSplit(root);
 
@@ -80,7 +86,56 @@ Deno.test("sample command stops with one line for a CLIP-conditioned official ch
   ]);
   assert.equal(r.code, 2);
   assert.equal(r.err.length, 1);
-  assert.match(r.err[0], /CLIP ViT-B\/32 text encoder .* not available in this version/);
+  assert.match(
+    r.err[0],
+    /CLIP ViT-B\/32 text encoder .* was not found: MOTION_GRPO_ASSETS is not set; .*clip\/text_model\.onnx/,
+  );
+});
+
+Deno.test("sample command conditions a CLIP checkpoint on the ONNX CLIP of MOTION_GRPO_ASSETS", async () => {
+  const dir = `${tmp.path}/clip16`;
+  await Deno.mkdir(dir, { recursive: true });
+  const sd = initMdmStateDict({
+    nfeats: 263,
+    latentDim: 16,
+    layers: 1,
+    ffSize: 32,
+    heads: 2,
+    textDim: 16, // the fixture CLIP's width (512 for the real one)
+    maskFrames: true,
+  }, 9);
+  const model = `${dir}/model000000001.pt`;
+  await saveTorchStateDict(model, sd);
+  await Deno.writeTextFile(
+    `${dir}/args.json`,
+    JSON.stringify({
+      arch: "trans_enc",
+      dataset: "humanml",
+      latent_dim: 16,
+      layers: 1,
+      ff_size: 32,
+      heads: 2,
+      mask_frames: true,
+      diffusion_steps: 4,
+      noise_schedule: "cosine",
+      text_encoder_type: "clip",
+      clip_dim: 16,
+    }),
+  );
+  const out = `${dir}/out`;
+  Deno.env.set("MOTION_GRPO_ASSETS", TEXT_ASSETS);
+  try {
+    const r = await captureMain(main, [
+      ...["--model_path", model, "--text", "a man walks forward", "--length", "20"],
+      ...["--num_repetitions", "1", "--output_dir", out, "--data_dir", root, "--device", "cpu"],
+    ]);
+    assert.equal(r.code, 0, r.err.join("\n"));
+    assert.deepEqual((await loadNpy(`${out}/sample00_rep00.npy`)).shape, [20, 263]);
+    const index = JSON.parse(await Deno.readTextFile(`${out}/samples.json`));
+    assert.match(JSON.stringify(index), /clip@sha256:[0-9a-f]{64}/);
+  } finally {
+    Deno.env.delete("MOTION_GRPO_ASSETS");
+  }
 });
 
 Deno.test({

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { main } from "../../cli/eval_humanml.ts";
-import { findMiniModel } from "../../eval/run/load_assets.ts";
+import {
+  checkModelConditioning,
+  conditioningProblem,
+  findMiniModel,
+} from "../../eval/run/load_assets.ts";
+import { readArgsJson } from "../../models/checkpoint/mdm_checkpoint.ts";
 import { runEvalHumanml } from "../../eval/run/run_eval_humanml.ts";
 import { createCpuBackend } from "../../kernels/cpu_backend.ts";
 import { HumanMLDataset } from "../../datasets/humanml/loader.ts";
@@ -15,6 +20,8 @@ const root = await miniData(`${tmp.path}/mini`);
 // Point the mini model search at an empty folder first (no evaluator, no text encoder there).
 Deno.env.set("MOTION_GRPO_MINI_MODELS", `${tmp.path}/models`);
 const noEvaluator = (await findMiniModel("evaluator")) === null;
+// CLIP is looked for under MOTION_GRPO_ASSETS: start without it whatever the caller's shell has.
+Deno.env.delete("MOTION_GRPO_ASSETS");
 
 Deno.test("eval-humanml stops with one line naming CLIP and the T2M evaluator for official weights", async () => {
   const model = await writeTinyCheckpoint(`${tmp.path}/official`, "clip");
@@ -32,20 +39,45 @@ Deno.test("eval-humanml stops with one line naming CLIP and the T2M evaluator fo
     r.err[0],
     /^Cannot evaluate ".*model000000001\.pt": the CLIP ViT-B\/32 text encoder/,
   );
-  if (noEvaluator) assert.match(r.err[0], /finest\.tar .* are not available in this version/);
+  assert.match(r.err[0], /MOTION_GRPO_ASSETS is not set; .*clip\/text_model\.onnx/);
+  // CLIP-conditioned models are scored by the official evaluator, whatever mini models exist.
+  assert.match(
+    r.err[0],
+    /; the official T2M evaluator .*MOTION_GRPO_ASSETS is not set; .*finest\.tar.*\] was not found$/,
+  );
+  assert.doesNotMatch(r.err[0], /not available in this version/);
   assert.equal(r.out.length, 0);
 });
 
+Deno.test("conditioningProblem() accepts CLIP once MOTION_GRPO_ASSETS holds its files", async () => {
+  const model = await writeTinyCheckpoint(`${tmp.path}/official_assets`, "clip");
+  const args = await readArgsJson(model);
+  assert.match(conditioningProblem(args)!, /MOTION_GRPO_ASSETS is not set/);
+  Deno.env.set("MOTION_GRPO_ASSETS", `${tmp.path}/no_assets`);
+  try {
+    assert.match(conditioningProblem(args)!, /no_assets\/clip\/text_model\.onnx" does not exist/);
+    Deno.env.set("MOTION_GRPO_ASSETS", new URL("../golden/text", import.meta.url).pathname);
+    assert.equal(conditioningProblem(args), null);
+    assert.equal((await checkModelConditioning(model)).text_encoder_type, "clip");
+  } finally {
+    Deno.env.delete("MOTION_GRPO_ASSETS");
+  }
+});
+
 Deno.test({
-  name: "eval-humanml names only the missing evaluator for a model it can condition",
+  name: "eval-humanml names only the missing mini evaluator for a hashed_bow model",
   ignore: !hasHashedBow || !noEvaluator,
   fn: async () => {
     const model = await writeTinyCheckpoint(`${tmp.path}/bow`, "hashed_bow");
     const r = await captureMain(main, ["--model_path", model, "--device", "cpu"]);
     assert.equal(r.code, 2);
     assert.equal(r.err.length, 1);
-    assert.match(r.err[0], /the official T2M evaluator \(t2m\/text_mot_match\/model\/finest\.tar/);
-    assert.doesNotMatch(r.err[0], /CLIP/);
+    // A hashed_bow model belongs to the project's own profile: the mini evaluator is needed.
+    assert.match(
+      r.err[0],
+      /^Cannot evaluate "[^"]*": the mini evaluator \[looked for evaluator\/config\.json in .*\] was not found$/,
+    );
+    assert.doesNotMatch(r.err[0], /CLIP|official/);
   },
 });
 

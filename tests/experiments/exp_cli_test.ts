@@ -17,16 +17,60 @@ async function exp(...args: string[]): Promise<{ code: number; out: string; err:
 }
 
 Deno.test("exp list shows every manifest with its profile, short id and verification", async () => {
-  const { code, out } = await exp("list");
-  assert.equal(code, 0);
-  const lines = out.trimEnd().split("\n");
-  const names = await manifestNames();
-  assert.equal(lines.length, names.length + 1);
-  for (const name of names) {
-    assert.ok(lines.some((l) => l.startsWith(name + " ")), `list lacks ${name}`);
+  const dir = await tempDir();
+  try {
+    const { code, out } = await exp("list", "--runs", dir.path);
+    assert.equal(code, 0);
+    const lines = out.trimEnd().split("\n");
+    const names = await manifestNames();
+    assert.equal(lines.length, names.length + 1);
+    assert.match(lines[0], /^name +profile +id +verified +title$/);
+    for (const name of names) {
+      const id = await manifestId(
+        JSON.parse(await Deno.readTextFile(`${MANIFEST_DIR}${name}.json`)),
+      );
+      const line = lines.find((l) => l.startsWith(name + " "));
+      assert.ok(line !== undefined, `list lacks ${name}`);
+      assert.match(line, new RegExp(`^${name} +(mini|paper) +${id.slice(0, 12)} +never +\\S`));
+    }
+    const exp5 = lines.find((l) => l.startsWith("exp5 "))!;
+    assert.match(exp5, /^exp5\s+mini\s+[0-9a-f]{12}\s+never\s+Experiment 5/);
+  } finally {
+    await dir.remove();
   }
-  const exp5 = lines.find((l) => l.startsWith("exp5 "))!;
-  assert.match(exp5, /^exp5\s+mini\s+[0-9a-f]{12}\s+never\s+Experiment 5/);
+});
+
+Deno.test("exp list shows the last verification's verdict and date from runs/<name>/verify.json", async () => {
+  const dir = await tempDir();
+  try {
+    const record = (name: string, id: string, passed: boolean, mode: string, created: string) =>
+      Deno.mkdir(`${dir.path}/${name}`).then(() =>
+        Deno.writeTextFile(
+          `${dir.path}/${name}/verify.json`,
+          JSON.stringify({ manifest_id: id, passed, mode, device_class: "cpu", created }),
+        )
+      );
+    const idOf = async (name: string) =>
+      manifestId(JSON.parse(await Deno.readTextFile(`${MANIFEST_DIR}${name}.json`)));
+    await record("exp5", await idOf("exp5"), true, "exact", "2026-11-25T23:40:00Z");
+    await record("exp4", await idOf("exp4"), false, "interval", "2026-11-24T08:00:00Z");
+    await record("exp3", "ab".repeat(32), true, "exact", "2026-11-20T08:00:00Z");
+    const { code, out } = await exp("list", "--runs", dir.path);
+    assert.equal(code, 0);
+    const line = (name: string) => out.split("\n").find((l) => l.startsWith(name + " "))!;
+    assert.match(
+      line("exp5"),
+      /^exp5 +mini +[0-9a-f]{12} +passed \(exact, 2026-11-25\) +Experiment 5/,
+    );
+    assert.match(line("exp4"), /^exp4 +mini +[0-9a-f]{12} +FAILED \(interval, 2026-11-24\) +/);
+    assert.match(
+      line("exp3"),
+      /^exp3 +mini +[0-9a-f]{12} +stale: passed \(exact, 2026-11-20\) for another manifest id +/,
+    );
+    assert.match(line("exp2"), /^exp2 +mini +[0-9a-f]{12} +never +/);
+  } finally {
+    await dir.remove();
+  }
 });
 
 Deno.test("exp verify without recorded numbers and a paper run without assets stop with exit 2", async () => {
@@ -35,12 +79,9 @@ Deno.test("exp verify without recorded numbers and a paper run without assets st
     const verify = await exp("verify", "exp3", "--runs", dir.path);
     assert.equal(verify.code, 2);
     assert.match(verify.err.trim(), /^Cannot verify exp3: nothing to compare with: record /);
-    const table = await exp("verify", "exp3", "--table", "t.md");
+    const table = await exp("verify", "exp3", "--table", `${dir.path}/t.md`);
     assert.equal(table.code, 2);
-    assert.match(
-      table.err.trim(),
-      /^Cannot verify --table "t\.md": not available in this version$/,
-    );
+    assert.match(table.err.trim(), /^Cannot read table ".*t\.md": no such file$/);
     const paper = await exp("run", "exp5", "--profile", "paper");
     assert.equal(paper.code, 2);
     assert.equal(paper.err.trim(), "Cannot run exp5-paper: the paper profile needs --assets DIR");

@@ -8,7 +8,7 @@ import { Rng } from "../../kernels/rng/philox.ts";
 import { createWebGpuBackend, type WebGpuBackend } from "../../kernels/webgpu_backend.ts";
 import { assertClose } from "../_util.ts";
 
-export { gpuIgnore } from "../../kernels/webgpu/device.ts";
+export { gpuIgnore } from "../../kernels/webgpu/probe.ts";
 
 /** The device and its buffers outlive single tests, so the resource sanitizer is off. */
 export const GPU_TEST = { sanitizeResources: false, sanitizeOps: false } as const;

@@ -46,6 +46,22 @@ Deno.test({
 
 Deno.test({
   ...GPU_TEST,
+  name: "gemm() matches gemmRef across several tiles and k panels (M=131, N=77, K=45)",
+  ignore: gpuIgnore,
+  async fn() {
+    // Partial tiles on both axes (64x64 tiles) and a partial last k panel (16 per panel).
+    const M = 131, N = 77, K = 45;
+    let seed = 11;
+    for (const transA of [false, true]) {
+      for (const transB of [false, true]) {
+        await check(M, N, K, { a: M * K, b: K * N, c: M * N }, { transA, transB }, seed++);
+      }
+    }
+  },
+});
+
+Deno.test({
+  ...GPU_TEST,
   name: "gemm() applies alpha and beta, and beta = 0 ignores NaN in C",
   ignore: gpuIgnore,
   async fn() {

@@ -2,7 +2,7 @@
  * The MDM denoiser on the WebGPU backend against PyTorch's golden output and gradients (small
  * config only: the software adapter is slow). Skipped, visibly, where no adapter exists.
  */
-import { gpuIgnore } from "../../kernels/webgpu/device.ts";
+import { gpuIgnore } from "../../kernels/webgpu/probe.ts";
 import { createWebGpuBackend } from "../../kernels/webgpu_backend.ts";
 import { MdmDenoiser } from "../../models/mdm/mdm.ts";
 import { assertClose } from "../_util.ts";

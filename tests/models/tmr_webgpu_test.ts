@@ -2,7 +2,7 @@
  * TmrEncoder on the WebGPU backend against PyTorch's golden outputs and gradients. Skipped,
  * visibly, where no adapter exists.
  */
-import { gpuIgnore } from "../../kernels/webgpu/device.ts";
+import { gpuIgnore } from "../../kernels/webgpu/probe.ts";
 import { createWebGpuBackend } from "../../kernels/webgpu_backend.ts";
 import { TmrEncoder } from "../../models/tmr/encoder.ts";
 import { assertClose } from "../_util.ts";

@@ -5,7 +5,8 @@
  * over the WASM goldens.
  */
 import assert from "node:assert/strict";
-import { adapterDescription, gpuIgnore } from "../../kernels/webgpu/device.ts";
+import { adapterDescription } from "../../kernels/webgpu/device.ts";
+import { gpuIgnore } from "../../kernels/webgpu/probe.ts";
 import { asStateDict, loadStateDictFile, loadTorchFile } from "../../models/checkpoint/torch_pt.ts";
 import { toFloat32 } from "../../models/checkpoint/state_dict.ts";
 import { GraphBuilder } from "../../onnx/graph.ts";

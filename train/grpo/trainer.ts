@@ -9,17 +9,20 @@
  *   composite file), the step (grpo_step.ts).
  * - Sampler: `normal_grpo` → MDM's DDPM sampler over all of the model's diffusion steps;
  *   `flow_grpo` → `flowPlan(tables, --train_timesteps, --noise_scale)`. Guidance 2.5 (MDM's
- *   default `--guidance_param`; the train-grpo flags have no guidance flag). Every stochastic
- *   transition is trained (DDPM: 49 of 50, the last step is deterministic; Flow: all
- *   `--train_timesteps`); `trainSteps` (no flag) selects a seeded random subset instead.
+ *   default; `--guidance_param`). Every stochastic transition is trained (DDPM: 49 of 50, the
+ *   last step is deterministic; Flow: all `--train_timesteps`) unless `--train_transitions K`
+ *   selects a seeded random subset of K per step.
  *   Cost on the CPU backend (mini-size MDM: latent 128, 4 layers, T 196, group 4, batch 1,
  *   50 DDPM steps; a shared 2-core machine): 94-142 s per step training all 49 transitions
  *   (LoRA 124 s), 35 s with 10 (LoRA 29 s). Each trained transition costs a reference forward, a policy
  *   forward and a backward on the doubled batch, about three rollout steps.
  * - Optimiser: AdamW (beta 0.9/0.999, eps 1e-8) at `--learning_rate`, weight decay 0 (the KL term
- *   anchors the policy), gradient-norm clip 1.0.
+ *   anchors the policy), gradient-norm clip `--max_grad_norm` (1.0).
+ * - Held-out reward (`--eval_interval N`, held_out.ts): at step 0 and every N steps, the reward of
+ *   the policy on `--eval_prompts` fixed test-split prompts with fixed noise, logged as
+ *   `held_out_reward` (± `held_out_reward_ci`), per prompt in `held_out.jsonl`.
  * - Outputs in `--save_dir`: `metrics.jsonl` (+ TensorBoard events with TensorboardPlatform), a
- *   checkpoint every `saveInterval` steps (default 100; checkpoint.ts) and at the end,
+ *   checkpoint every `--save_interval` steps (default 100; checkpoint.ts) and at the end,
  *   `model_final.pt` (MDM-format plain state dict, LoRA merged, loadable by `torch.load`),
  *   `args.json` beside it (the base model's, so MDM tools load it), `config.json` (resolved
  *   flags and trainer settings).
@@ -56,7 +59,8 @@ import {
   type GrpoStepMetrics,
 } from "./grpo_step.ts";
 import { grpoMdmConfig, loadGrpoModels } from "./load_models.ts";
-import { type PromptDataset, PromptSampler } from "./prompts.ts";
+import { type PromptDataset, PromptSampler, type PromptSamplerOptions } from "./prompts.ts";
+import { drawHeldOut, heldOutReward, type HeldOutSet } from "./held_out.ts";
 import { createRewardFn } from "./rewards.ts";
 import {
   DEFAULT_MINI_ASSETS,
@@ -88,6 +92,8 @@ export interface TrainGrpoOptions {
   featurizer?: TextFeaturizer;
   /** Use this training split instead of loading `--data_dir`. */
   dataset?: GrpoDataset;
+  /** Use this split for the held-out reward (`--eval_interval`) instead of the test split. */
+  heldOutDataset?: PromptDataset;
   /** Mini assets folder (default `assets/mini` of the repository). */
   miniAssets?: string;
   /** Checkpoint period (default 100); a checkpoint is also written after the last step. */
@@ -167,7 +173,7 @@ export async function trainGrpo(
 ): Promise<TrainGrpoResult> {
   const f = run.flags, log = options.log ?? ((s: string) => console.error(s));
   const saveDir = f.save_dir!;
-  const saveInterval = options.saveInterval ?? DEFAULT_SAVE_INTERVAL;
+  const saveInterval = options.saveInterval ?? f.save_interval ?? DEFAULT_SAVE_INTERVAL;
   if (!Number.isInteger(saveInterval) || saveInterval < 1) {
     throw new RangeError(`Cannot train: save interval ${saveInterval} must be a positive integer`);
   }
@@ -210,7 +216,7 @@ export async function trainGrpo(
     disableRandomCrop: f.disable_random_crop,
   });
   const composite = f.use_composite_dataset ? await readComposite(f.composite_data_path!) : [];
-  const sampler = new PromptSampler({
+  const samplerOptions: PromptSamplerOptions = {
     source: f.use_composite_dataset ? "composite" : f.use_dense_reward ? "dense" : "dataset",
     seed: f.seed,
     kSegments: f.k_segments,
@@ -218,7 +224,19 @@ export async function trainGrpo(
     dataset,
     composite,
     distractors: f.reward_model_type === "mdm" && f.reward_type !== "matching" ? 31 : 0,
-  });
+  };
+  const sampler = new PromptSampler(samplerOptions);
+  let heldOut: HeldOutSet | null = null;
+  if (f.eval_interval > 0) {
+    const testSplit = options.heldOutDataset ?? await HumanMLDataset.load({
+      dataset: f.dataset,
+      dataRoot: f.data_dir ?? undefined,
+      split: "test",
+      seed: f.seed,
+      disableRandomCrop: true,
+    });
+    heldOut = drawHeldOut({ ...samplerOptions, dataset: testSplit }, f.eval_prompts, N);
+  }
   const tables = cosineTables(models.diffusionSteps);
   const plan: SamplingPlan = f.grpo_type === "flow_grpo"
     ? flowPlan(tables, f.train_timesteps, f.noise_scale)
@@ -261,13 +279,13 @@ export async function trainGrpo(
     plan,
     options: {
       groupSize: f.group_size,
-      guidance: options.guidance ?? DEFAULT_GUIDANCE,
+      guidance: options.guidance ?? f.guidance_param ?? DEFAULT_GUIDANCE,
       seed: f.seed,
       clipEpsilon: f.clip_epsilon,
       klBeta: f.kl_penalty,
       learningRate: f.learning_rate,
-      maxGradNorm: options.maxGradNorm ?? DEFAULT_MAX_GRAD_NORM,
-      trainSteps: options.trainSteps ?? null,
+      maxGradNorm: options.maxGradNorm ?? f.max_grad_norm ?? DEFAULT_MAX_GRAD_NORM,
+      trainSteps: options.trainSteps ?? (f.train_transitions ? f.train_transitions : null),
       // Masked models ignore padding, so the longest prompt suffices; others see 196 frames.
       frames: policy.config.maskFrames ? "max" : f.max_motion_length,
     },
@@ -310,10 +328,30 @@ export async function trainGrpo(
   const stopAt = Math.min(f.num_steps, options.stopAfter ?? Infinity);
   let last: GrpoStepMetrics | null = null;
   let step = start;
+  const evaluate = async (atStep: number): Promise<GrpoStepMetrics> => {
+    const h = await heldOutReward({
+      be,
+      policy,
+      featurizer,
+      reward,
+      plan,
+      guidance: ctx.options.guidance,
+      seed: f.seed,
+      frames: ctx.options.frames,
+    }, heldOut!);
+    // Per-prompt rewards, for paired comparisons between evaluations and runs.
+    const line = JSON.stringify({ step: atStep, per_prompt: Array.from(h.perPrompt) }) + "\n";
+    await Deno.writeTextFile(join(saveDir, "held_out.jsonl"), line, { append: true });
+    return { held_out_reward: h.mean, held_out_reward_ci: h.interval };
+  };
   try {
+    if (heldOut !== null && start === 0) await sink.log(0, await evaluate(0));
     for (; step < stopAt; step++) {
       const batch = sampler.next(f.batch_size, f.group_size);
       const { metrics } = await grpoStep(ctx, batch, step);
+      if (heldOut !== null && (step + 1) % f.eval_interval === 0) {
+        Object.assign(metrics, await evaluate(step + 1));
+      }
       last = metrics;
       await sink.log(step + 1, metrics);
       options.onStep?.(step + 1, metrics);
@@ -347,6 +385,8 @@ export async function trainGrpo(
     return { steps: step, resumedFrom: start, finalModel, lastMetrics: last };
   } finally {
     await sink.close();
+    if (options.encoder === undefined) await encoder.release?.();
+    if (options.featurizer === undefined) await featurizer.release?.();
     optimizer.free();
     ctx.clipper.free();
     policy.destroy();
@@ -356,7 +396,15 @@ export async function trainGrpo(
 }
 
 /** Flags a resumed run may change: they do not alter the training trajectory. */
-const RESUMABLE_CHANGES = new Set(["num_steps", "device", "train_platform_type", "save_dir"]);
+const RESUMABLE_CHANGES = new Set([
+  "num_steps",
+  "device",
+  "train_platform_type",
+  "save_dir",
+  "save_interval",
+  "eval_interval",
+  "eval_prompts",
+]);
 
 /** Throws unless the checkpoint's run used the same trajectory-defining flags. */
 function checkResumable(saved: Record<string, unknown>, flags: TrainGrpoFlags, dir: string): void {

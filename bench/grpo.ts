@@ -1,0 +1,433 @@
+/**
+ * One GRPO step through the trainer's own `grpoStep` (train/grpo/grpo_step.ts) against PyTorch
+ * doing the same step (bench/_torch_grpo.py), with peak memory on both sides.
+ *
+ * The step: guided DDPM rollout (guidance 2.5) of N = B*G samples recording every transition, a
+ * fixed cheap reward (minus the mean squared root velocity, features 1 and 2, over valid frames of
+ * the final motion, on the host), group advantages, for each trained transition a reference x0
+ * (frozen copy) and the policy x0 on the doubled CFG batch, clipped surrogate (eps 0.2) + KL
+ * (beta 0.01), backward, gradient clip 1.0, AdamW (lr 1e-5, weight decay 0); full fine-tuning,
+ * random weights. One warm-up step, then the minimum over `--reps` timed steps.
+ *
+ * Configs:
+ * - mini: the shipped mini MDM's shape (assets/mini/mdm/args.json: latent 64, 2 layers, ff 256,
+ *   4 heads, text dim 64, frame mask, 10 diffusion steps), B 1, G 4, T 60; CPU backend;
+ * - official: latent 512, 8 layers, ff 1024, 4 heads, 263 features, 196 frames, frame mask,
+ *   50 steps, B 1, G 4 (CFG batch 8); WebGPU on a hardware adapter only (or the CPU backend with
+ *   `--official-on-cpu`, to check the path), with a 4 GiB GPU-memory target.
+ *
+ * Memory: ours is the engine's accounting (`Backend.memory().peakBytes`: tensors on the CPU, every
+ * GPU buffer on WebGPU) and, on the CPU, the process's peak resident set (VmHWM of
+ * /proc/self/status, reset at the start of the config through /proc/self/clear_refs when the
+ * kernel allows it); torch's is `torch.cuda.max_memory_allocated()` on CUDA, `ru_maxrss` of its
+ * process on the CPU.
+ *
+ * Usage: `deno run -A bench/grpo.ts [--small-only] [--webgpu-only] [--official-on-cpu]
+ * [--trained K] [--steps S] [--reps R]` (`--webgpu-only`: skip the mini CPU step; `--trained`: trained transitions of the official config, default
+ * all; `--steps`: diffusion steps of the official config, default 50; `--reps`: timed steps,
+ * default 3 for mini, 1 for official). Torch on the CPU runs one thread; against WebGPU it runs on
+ * MOTION_GRPO_TORCH_DEVICE (bench/torch.ts).
+ * @module
+ */
+import type { Backend, Tensor } from "../kernels/backend.ts";
+import { createCpuBackend } from "../kernels/cpu_backend.ts";
+import { adapterDescription } from "../kernels/webgpu/device.ts";
+import { gpuIgnore } from "../kernels/webgpu/probe.ts";
+import { createWebGpuBackend } from "../kernels/webgpu_backend.ts";
+import { Rng } from "../kernels/rng/philox.ts";
+import { cosineTables } from "../diffusion/schedule.ts";
+import { ddpmPlan } from "../diffusion/plan.ts";
+import type { MdmConfig } from "../models/mdm/config.ts";
+import { MdmDenoiser } from "../models/mdm/mdm.ts";
+import { AdamW } from "../train/adamw.ts";
+import { createClipper, grpoStep, type GrpoStepContext } from "../train/grpo/grpo_step.ts";
+import type { PromptBatch } from "../train/grpo/prompts.ts";
+import type { RewardFn } from "../train/grpo/rewards.ts";
+import type { TextFeaturizer } from "../rewards/encoder.ts";
+import { PYTHON, runTorch, torchDeviceFor } from "./torch.ts";
+
+/** One benchmarked GRPO setting. */
+export interface GrpoBenchCase {
+  name: "mini" | "official";
+  config: MdmConfig;
+  /** Prompts per step. */
+  B: number;
+  /** Group size: N = B*G samples, CFG batch 2N. */
+  G: number;
+  T: number;
+  /** Diffusion steps of the DDPM plan. */
+  steps: number;
+  /** Trained transitions per step; null = every stochastic step (the trainer's default). */
+  trained: number | null;
+  /** Timed steps after the warm-up (minimum taken). */
+  reps: number;
+}
+
+/** Hyper-parameters shared by both sides. */
+export const GRPO_BENCH_HPARAMS = {
+  guidance: 2.5,
+  clipEpsilon: 0.2,
+  klBeta: 0.01,
+  learningRate: 1e-5,
+  maxGradNorm: 1.0,
+} as const;
+
+/** The 4 GiB GPU-memory target of the official config. */
+export const GPU_MEMORY_TARGET_BYTES = 4 * 1024 ** 3;
+
+const MINI: MdmConfig = {
+  nfeats: 263,
+  latentDim: 64,
+  layers: 2,
+  ffSize: 256,
+  heads: 4,
+  textDim: 64,
+  maskFrames: true,
+};
+const OFFICIAL: MdmConfig = {
+  nfeats: 263,
+  latentDim: 512,
+  layers: 8,
+  ffSize: 1024,
+  heads: 4,
+  textDim: 512,
+  maskFrames: true,
+};
+
+/** The mini config (CPU). */
+export function miniCase(reps = 3): GrpoBenchCase {
+  return { name: "mini", config: MINI, B: 1, G: 4, T: 60, steps: 10, trained: null, reps };
+}
+
+/** The official config (GPU); `trained` null = all stochastic steps. */
+export function officialCase(
+  trained: number | null = null,
+  reps = 1,
+  steps = 50,
+): GrpoBenchCase {
+  return { name: "official", config: OFFICIAL, B: 1, G: 4, T: 196, steps, trained, reps };
+}
+
+/** Result of one config on one backend. */
+export interface GrpoBenchRow {
+  name: string;
+  backend: string;
+  oursMs: number;
+  trained: number;
+  /** Engine accounting: peak bytes of tensors / GPU buffers over the config's run. */
+  enginePeakBytes: number;
+  /** Process peak resident set over the config's run (CPU backend; null when unreadable). */
+  processPeakBytes: number | null;
+  torch: TorchGrpo | null;
+}
+
+/** What bench/_torch_grpo.py reports. */
+export interface TorchGrpo {
+  torch: string;
+  ms: number;
+  trained: number;
+  peak_bytes: number;
+  peak_kind: string;
+}
+
+/** Deterministic text features: the same per text, so a group shares its conditioning. */
+function benchFeaturizer(dim: number): TextFeaturizer {
+  return {
+    name: "bench-random",
+    dim,
+    encode(texts) {
+      const out = new Float32Array(texts.length * dim);
+      texts.forEach((t, i) => {
+        let h = 0;
+        for (const ch of t) h = (Math.imul(h, 31) + ch.charCodeAt(0)) >>> 0;
+        const rng = new Rng(h, 0x42454e43); // "BENC"
+        for (let k = 0; k < dim; k++) out[i * dim + k] = rng.normal();
+      });
+      return Promise.resolve(out);
+    },
+  };
+}
+
+/** Reward = minus the mean over valid frames of the squared root velocity (features 1, 2). */
+const rootVelocityReward: RewardFn = async (x0: Tensor, batch: PromptBatch, T: number) => {
+  const host = await readAny(x0); // (N, T, F)
+  const N = batch.lengths.length, F = host.length / (N * T);
+  const r = new Float32Array(N);
+  for (let b = 0; b < N; b++) {
+    const len = Math.min(batch.lengths[b], T);
+    let s = 0;
+    for (let t = 0; t < len; t++) {
+      const o = (b * T + t) * F;
+      s += host[o + 1] * host[o + 1] + host[o + 2] * host[o + 2];
+    }
+    r[b] = -s / len;
+  }
+  return {
+    sem: r,
+    phy: null,
+    total: { total: r, flags: new Uint8Array(N), nonFiniteSem: 0, nonFinitePhy: 0 },
+  };
+};
+
+/** The backend whose tensor the reward reads (set per run: RewardFn gets no backend). */
+let rewardBackend: Backend | null = null;
+function readAny(t: Tensor): Promise<Float32Array> {
+  if (rewardBackend === null) throw new Error("bench/grpo.ts: reward backend not set");
+  return rewardBackend.read(t);
+}
+
+/** B prompts repeated G times, every sample T frames. */
+function promptBatch(B: number, G: number, T: number): PromptBatch {
+  const prompts = Array.from({ length: B }, (_, b) => ({
+    text: `a person walks forward and turns ${b}`,
+    length: T,
+    segmentTexts: [`a person walks forward and turns ${b}`],
+    durations: [T],
+    distractors: [],
+  }));
+  return {
+    prompts,
+    groupSize: G,
+    texts: prompts.flatMap((p) => Array(G).fill(p.text)),
+    lengths: new Int32Array(B * G).fill(T),
+  };
+}
+
+/** Peak resident set of this process (VmHWM), bytes; null when /proc is unreadable. */
+export function processPeakBytes(): number | null {
+  try {
+    const m = /VmHWM:\s+(\d+)\s+kB/.exec(Deno.readTextFileSync("/proc/self/status"));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Restarts VmHWM at the current resident set (Linux clear_refs 5); false when not allowed. */
+function resetProcessPeak(): boolean {
+  try {
+    Deno.writeTextFileSync("/proc/self/clear_refs", "5");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Our milliseconds for one step (minimum over reps after a warm-up) and the engine peak. */
+async function timeOurs(
+  be: Backend,
+  k: GrpoBenchCase,
+): Promise<{ ms: number; trained: number; peak: number }> {
+  const N = k.B * k.G, h = GRPO_BENCH_HPARAMS;
+  const plan = { maxBatch: 2 * N, maxFrames: k.T };
+  const policy = MdmDenoiser.random(be, k.config, 1, { ...plan, training: "full" });
+  const reference = MdmDenoiser.random(be, k.config, 1, { ...plan, training: "none" });
+  const ctx: GrpoStepContext = {
+    be,
+    policy,
+    reference,
+    optimizer: new AdamW(be, policy.trainable(), { lr: h.learningRate, weightDecay: 0 }),
+    clipper: createClipper(be, policy),
+    featurizer: benchFeaturizer(k.config.textDim),
+    reward: rootVelocityReward,
+    plan: ddpmPlan(cosineTables(k.steps)),
+    options: {
+      groupSize: k.G,
+      guidance: h.guidance,
+      seed: 7,
+      clipEpsilon: h.clipEpsilon,
+      klBeta: h.klBeta,
+      learningRate: h.learningRate,
+      maxGradNorm: h.maxGradNorm,
+      trainSteps: k.trained,
+      frames: k.T,
+    },
+  };
+  const batch = promptBatch(k.B, k.G, k.T);
+  rewardBackend = be;
+  try {
+    await grpoStep(ctx, batch, 0); // warm-up: JIT, pipelines, scratch pools
+    await be.sync();
+    let best = Infinity, trained = 0;
+    for (let i = 1; i <= k.reps; i++) {
+      const t0 = performance.now();
+      const r = await grpoStep(ctx, batch, i);
+      await be.sync();
+      best = Math.min(best, performance.now() - t0);
+      trained = r.metrics.trained_transitions;
+    }
+    return { ms: best, trained, peak: be.memory().peakBytes };
+  } finally {
+    rewardBackend = null;
+    policy.destroy();
+    reference.destroy();
+  }
+}
+
+async function torchStep(k: GrpoBenchCase, device: "cpu" | "cuda"): Promise<TorchGrpo | null> {
+  const h = GRPO_BENCH_HPARAMS, c = k.config;
+  const spec = {
+    nfeats: c.nfeats,
+    latent: c.latentDim,
+    layers: c.layers,
+    ff: c.ffSize,
+    heads: c.heads,
+    text_dim: c.textDim,
+    mask_frames: c.maskFrames,
+    B: k.B,
+    G: k.G,
+    T: k.T,
+    steps: k.steps,
+    trained: k.trained,
+    reps: k.reps,
+    guidance: h.guidance,
+    clip_eps: h.clipEpsilon,
+    kl_beta: h.klBeta,
+    lr: h.learningRate,
+    max_grad_norm: h.maxGradNorm,
+  };
+  const script = new URL("./_torch_grpo.py", import.meta.url).pathname;
+  try {
+    return await runTorch(script, ["1", JSON.stringify(spec)], device) as TorchGrpo;
+  } catch (e) {
+    console.warn(`PyTorch GRPO step skipped: ${PYTHON} ${script} failed: ${e}`);
+    return null;
+  }
+}
+
+const mib = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+
+/**
+ * Runs one config on `be`, prints its block. The engine peak is counted from the call (tensors
+ * already live on `be` count too: pass a fresh backend to measure the step alone).
+ */
+export async function benchGrpoCase(be: Backend, k: GrpoBenchCase): Promise<GrpoBenchRow> {
+  const onCpu = be.kind === "cpu";
+  be.resetPeak();
+  const peakReset = onCpu && resetProcessPeak();
+  const ours = await timeOurs(be, k);
+  const processPeak = onCpu ? processPeakBytes() : null;
+  const torch = await torchStep(k, torchDeviceFor(be));
+  const where = onCpu ? "CPU" : "WebGPU";
+  const cfgBatch = 2 * k.B * k.G;
+  console.log(
+    `grpo step (${k.name}, ${where}) on ${be.describe()} vs ${torch?.torch ?? "PyTorch n/a"}`,
+  );
+  console.log(
+    `  B ${k.B}, G ${k.G}, CFG batch ${cfgBatch}, T ${k.T}, ${k.steps} DDPM steps, ` +
+      `trained transitions ${ours.trained}${
+        torch && torch.trained !== ours.trained ? ` (torch ${torch.trained})` : ""
+      }`,
+  );
+  console.log(
+    `  grpo step (${k.name}, ${where}) ours ${ours.ms.toFixed(1)} ms | torch ` +
+      `${torch ? `${torch.ms.toFixed(1)} ms` : "n/a"} | ratio ` +
+      `${torch ? (ours.ms / torch.ms).toFixed(2) : "n/a"}`,
+  );
+  if (onCpu) {
+    const rss = processPeak === null
+      ? "n/a"
+      : `${mib(processPeak)}${peakReset ? "" : " (process peak since start)"}`;
+    console.log(
+      `  memory ours: process peak RSS ${rss}, engine tensors peak ${mib(ours.peak)} | torch: ` +
+        (torch ? `${torch.peak_kind} ${mib(torch.peak_bytes)}` : "n/a"),
+    );
+  } else {
+    console.log(
+      `  memory ours: GPU buffers peak ${mib(ours.peak)} (engine accounting) | torch: ` +
+        (torch ? `${torch.peak_kind} ${mib(torch.peak_bytes)}` : "n/a"),
+    );
+  }
+  if (k.name === "official") {
+    const ok = ours.peak <= GPU_MEMORY_TARGET_BYTES;
+    console.log(
+      `  within 4 GiB target: ${ok ? "yes" : "no"} (ours ${mib(ours.peak)}` +
+        `${onCpu ? ", engine tensors on the CPU backend" : ""})`,
+    );
+  }
+  return {
+    name: k.name,
+    backend: be.describe(),
+    oursMs: ours.ms,
+    trained: ours.trained,
+    enginePeakBytes: ours.peak,
+    processPeakBytes: processPeak,
+    torch,
+  };
+}
+
+/** Command-line options of the GRPO benchmark. */
+export interface GrpoBenchFlags {
+  smallOnly: boolean;
+  /** Skip the CPU-backend runs (the mini step), keep the WebGPU ones. */
+  webgpuOnly: boolean;
+  officialOnCpu: boolean;
+  trained: number | null;
+  steps: number;
+  reps: number | null;
+}
+
+/**
+ * Parses `--small-only --webgpu-only --official-on-cpu --trained K --steps S --reps R` from
+ * `args`.
+ */
+export function parseGrpoFlags(args: readonly string[]): GrpoBenchFlags {
+  const value = (flag: string): number | null => {
+    const i = args.indexOf(flag);
+    if (i < 0) return null;
+    const v = Number(args[i + 1]);
+    if (!Number.isInteger(v) || v < 1) {
+      throw new RangeError(`bench: ${flag} needs a positive integer, got "${args[i + 1]}"`);
+    }
+    return v;
+  };
+  return {
+    smallOnly: args.includes("--small-only"),
+    webgpuOnly: args.includes("--webgpu-only"),
+    officialOnCpu: args.includes("--official-on-cpu"),
+    trained: value("--trained"),
+    steps: value("--steps") ?? 50,
+    reps: value("--reps"),
+  };
+}
+
+/**
+ * The mini config on the CPU backend, then (unless `--small-only`) the official one on WebGPU
+ * when a hardware adapter exists, and the official one on the CPU backend with
+ * `--official-on-cpu` (even with `--small-only`).
+ */
+export async function benchGrpo(flags: GrpoBenchFlags): Promise<GrpoBenchRow[]> {
+  const rows: GrpoBenchRow[] = [];
+  if (!flags.webgpuOnly) {
+    const cpu = createCpuBackend();
+    rows.push(await benchGrpoCase(cpu, miniCase(flags.reps ?? 3)));
+    cpu.destroy();
+  }
+  const official = officialCase(flags.trained, flags.reps ?? 1, flags.steps);
+  if (!flags.smallOnly) {
+    const adapter = gpuIgnore ? null : await adapterDescription();
+    if (adapter && !adapter.isSoftwareAdapter) {
+      const gpu = await createWebGpuBackend();
+      console.log();
+      rows.push(await benchGrpoCase(gpu, official));
+      gpu.destroy();
+    } else {
+      console.log(
+        `grpo step (official, WebGPU): skipped (${
+          adapter ? `software adapter ${adapter.description}` : "no adapter"
+        })`,
+      );
+    }
+  }
+  if (flags.officialOnCpu) {
+    const be = createCpuBackend();
+    console.log();
+    rows.push(await benchGrpoCase(be, official));
+    be.destroy();
+  }
+  return rows;
+}
+
+if (import.meta.main) {
+  await benchGrpo(parseGrpoFlags(Deno.args));
+}

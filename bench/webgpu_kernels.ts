@@ -1,0 +1,127 @@
+/**
+ * Per-kernel timings of the WebGPU backend at the official MDM shapes (latent 512, 4 heads,
+ * 197 tokens, CFG batch 8, ff 1024), to see where a forward/backward spends its GPU time.
+ * Each op is queued `reps` times and timed with one `sync()`; the dispatch overhead is measured
+ * with tiny element-wise ops. Prints milliseconds per call and GFLOP/s for the products.
+ *
+ * Usage: `deno run -A bench/webgpu_kernels.ts [--batch 8] [--reps 20]` (hardware adapter only).
+ */
+import type { Backend, GemmOptions, Tensor } from "../kernels/backend.ts";
+import { createWebGpuBackend } from "../kernels/webgpu_backend.ts";
+
+function arg(name: string, fallback: number): number {
+  const i = Deno.args.indexOf(name);
+  return i >= 0 ? Number(Deno.args[i + 1]) : fallback;
+}
+
+const B = arg("--batch", 8), reps = arg("--reps", 20);
+const T = 197, C = 512, NH = 4, FF = 1024, R = B * T;
+
+async function time(be: Backend, label: string, flops: number, run: () => void): Promise<void> {
+  run();
+  await be.sync();
+  const t0 = performance.now();
+  for (let i = 0; i < reps; i++) run();
+  await be.sync();
+  const ms = (performance.now() - t0) / reps;
+  const gf = flops > 0 ? `${(flops / ms / 1e6).toFixed(0).padStart(6)} GF/s` : "";
+  console.log(`  ${label.padEnd(44)} ${ms.toFixed(3).padStart(9)} ms ${gf}`);
+}
+
+const be = await createWebGpuBackend();
+console.log(`webgpu kernels on ${be.describe()}: B ${B}, T ${T}, C ${C}, reps ${reps}`);
+const t = (...shape: number[]): Tensor => {
+  const x = be.tensor(shape);
+  be.randn(x, x.size, { seed: 1, stream: shape.length, offset: 0 });
+  return x;
+};
+const x = t(R, C), w3 = t(3 * C, C), b3 = t(3 * C), qkv = t(R, 3 * C), y3 = t(R, 3 * C);
+const w1 = t(FF, C), b1 = t(FF), h = t(R, FF), w2 = t(C, FF), b2 = t(C), y = t(R, C);
+const dW1 = t(FF, C), db1 = t(FF), dx = t(R, C);
+const att = t(B, NH, T, T), datt = t(B, NH, T, T), out = t(R, C), dqkv = t(R, 3 * C);
+const mean = t(R), rstd = t(R), lw = t(C), lb = t(C), tiny = t(4);
+
+const gemm =
+  (c: Tensor, a: Tensor, b: Tensor, M: number, N: number, K: number, o: GemmOptions) => () =>
+    be.gemm(c, a, b, M, N, K, o);
+await time(
+  be,
+  "gemm NT in_proj (R x 3C x C)",
+  2 * R * 3 * C * C,
+  gemm(y3, x, w3, R, 3 * C, C, {
+    transB: true,
+  }),
+);
+await time(be, "gemm NN (R x 3C x C)", 2 * R * 3 * C * C, gemm(y3, x, w3, R, 3 * C, C, {}));
+await time(
+  be,
+  "gemm TN weight grad (FF x C x R)",
+  2 * R * FF * C,
+  gemm(dW1, h, x, FF, C, R, {
+    transA: true,
+  }),
+);
+await time(
+  be,
+  "linearForward in_proj",
+  2 * R * 3 * C * C,
+  () => be.linearForward(qkv, x, w3, b3, R, C, 3 * C),
+);
+await time(
+  be,
+  "linearForward linear1",
+  2 * R * FF * C,
+  () => be.linearForward(h, x, w1, b1, R, C, FF),
+);
+await time(
+  be,
+  "linearForward linear2",
+  2 * R * FF * C,
+  () => be.linearForward(y, h, w2, b2, R, FF, C),
+);
+await time(
+  be,
+  "linearBackward linear1 (dx, dW, db)",
+  4 * R * FF * C,
+  () => be.linearBackward(dx, dW1, db1, h, x, w1, R, C, FF),
+);
+await time(
+  be,
+  "attentionForward",
+  4 * B * T * T * C,
+  () => be.attentionForward(out, att, qkv, null, B, T, C, NH),
+);
+await time(
+  be,
+  "attentionBackward",
+  8 * B * T * T * C,
+  () => be.attentionBackward(dqkv, datt, out, qkv, att, B, T, C, NH),
+);
+await time(
+  be,
+  "layernormForward",
+  0,
+  () => be.layernormForward(y, mean, rstd, x, lw, lb, R, C, 1e-5),
+);
+await time(
+  be,
+  "layernormBackward",
+  0,
+  () => be.layernormBackward(dx, lw, lb, y, x, lw, mean, rstd, R, C),
+);
+await time(be, "geluForward (R x FF)", 0, () => be.geluForward(h, h, R * FF));
+await time(be, "axpby (R x C)", 0, () => be.axpby(y, x, 1, dx, 1, R * C));
+await time(be, "axpby in place (R x C)", 0, () => be.axpby(y, y, 1, dx, 1, R * C));
+await time(be, "randn (R x C)", 0, () => be.randn(y, R * C, { seed: 2, stream: 3, offset: 0 }));
+const n = 200;
+await time(be, `dispatch overhead: ${n} tiny axpby (per call / ${n})`, 0, () => {
+  for (let i = 0; i < n; i++) be.axpby(tiny, tiny, 1, tiny, 1, 4);
+});
+const t0 = performance.now();
+for (let i = 0; i < 20; i++) await be.read(tiny);
+console.log(
+  `  ${"read() round trip".padEnd(44)} ${
+    ((performance.now() - t0) / 20).toFixed(3).padStart(9)
+  } ms`,
+);
+be.destroy();
