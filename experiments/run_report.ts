@@ -21,6 +21,8 @@ export interface ReportData {
   finetuned: Record<string, MetricValue>;
   /** Drawn samples, base vs fine-tuned (an SVG document), if any. */
   samplesSvg?: string;
+  /** The paired held-out reward line (experiments/held_out_summary.ts), if the run made one. */
+  heldOut?: string;
 }
 
 const esc = (s: string): string =>
@@ -60,6 +62,7 @@ export function reportHtml(d: ReportData): string {
 <p>Manifest ${esc(d.name)}, id <code>${esc(d.manifestId)}</code></p>
 <h2>Reward curve</h2>
 ${rewardSvg(d.rewards)}
+${d.heldOut ? `<p>${esc(d.heldOut)}</p>` : ""}
 <h2>Evaluation (mean ± 95% interval)</h2>
 <table><tr><th>metric</th><th>base</th><th>fine-tuned</th></tr>
 ${rows}

@@ -8,6 +8,7 @@
  * inputs did not change) is not rerun. A changed input stops the run naming both hashes.
  * @module
  */
+import { type HeldOutComparison, heldOutLine, readHeldOut } from "./held_out_summary.ts";
 import { join } from "node:path";
 import type { TrainGrpoOptions } from "../train/grpo/trainer.ts";
 import type { EvalProtocol } from "../eval/protocol.ts";
@@ -66,7 +67,13 @@ export interface RunResults {
   created: string;
   /** SHA-256 of `model_final.pt`. */
   checkpoint_sha256: string;
-  reward: { steps: number; first_mean: number; last_mean: number };
+  reward: {
+    steps: number;
+    first_mean: number;
+    last_mean: number;
+    /** Paired held-out comparison (train-grpo `--eval_interval`), when the run made one. */
+    held_out?: HeldOutComparison | null;
+  };
   metrics: { base: Record<string, MetricValue>; finetuned: Record<string, MetricValue> };
 }
 
@@ -303,6 +310,7 @@ export async function runExperiment(m: Manifest, o: RunnerOptions = {}): Promise
   const rewards = records.map((r) => r.metrics.mean_reward).filter((v) => v !== undefined);
   const tenth = Math.max(1, Math.round(rewards.length / 10));
   const mean = (a: number[]) => a.length ? a.reduce((s, v) => s + v, 0) / a.length : NaN;
+  const heldOut = await readHeldOut(join(saveDir, "held_out.jsonl"));
   const results: RunResults = {
     name: m.name,
     manifest_id: id,
@@ -313,6 +321,7 @@ export async function runExperiment(m: Manifest, o: RunnerOptions = {}): Promise
       steps: rewards.length,
       first_mean: mean(rewards.slice(0, tenth)),
       last_mean: mean(rewards.slice(-tenth)),
+      held_out: heldOut,
     },
     metrics: { base: evals.base, finetuned: evals.finetuned },
   };
@@ -329,6 +338,7 @@ export async function runExperiment(m: Manifest, o: RunnerOptions = {}): Promise
       base: evals.base,
       finetuned: evals.finetuned,
       samplesSvg,
+      heldOut: heldOut === null ? undefined : heldOutLine(heldOut),
     }),
   );
   lock.stages.report = {
@@ -342,6 +352,7 @@ export async function runExperiment(m: Manifest, o: RunnerOptions = {}): Promise
     `reward: first 10% ${results.reward.first_mean.toFixed(4)}, last 10% ` +
       `${results.reward.last_mean.toFixed(4)} over ${rewards.length} steps`,
   );
+  if (heldOut !== null) console.log(heldOutLine(heldOut));
   return results;
 }
 
@@ -419,6 +430,12 @@ export function flatMetrics(r: RunResults): Record<string, number> {
   }
   out["reward.first_mean"] = r.reward.first_mean;
   out["reward.last_mean"] = r.reward.last_mean;
+  const h = r.reward.held_out;
+  if (h) {
+    out["reward.held_out_base"] = h.base;
+    out["reward.held_out_finetuned"] = h.finetuned;
+    out["reward.held_out_diff"] = h.diff;
+  }
   return out;
 }
 
@@ -531,6 +548,12 @@ export async function recordedManifest(m: Manifest, o: RunnerOptions = {}): Prom
   }
   metrics["reward.first_mean"] = { value: r.reward.first_mean, provenance };
   metrics["reward.last_mean"] = { value: r.reward.last_mean, provenance };
+  const h = r.reward.held_out;
+  if (h) {
+    metrics["reward.held_out_base"] = { value: h.base, provenance };
+    metrics["reward.held_out_finetuned"] = { value: h.finetuned, provenance };
+    metrics["reward.held_out_diff"] = { value: h.diff, interval: h.interval, provenance };
+  }
   return { ...m, expected: { metrics } };
 }
 

@@ -73,3 +73,16 @@ export async function tempDir(): Promise<{ path: string; remove: () => Promise<v
   const path = await Deno.makeTempDir({ prefix: "motion-grpo-test-" });
   return { path, remove: () => Deno.remove(path, { recursive: true }) };
 }
+
+/** Runs `fn` with MOTION_GRPO_ASSETS set to `value` (unset when null), then restores it. */
+export async function withAssets<T>(value: string | null, fn: () => Promise<T>): Promise<T> {
+  const saved = Deno.env.get("MOTION_GRPO_ASSETS");
+  if (value === null) Deno.env.delete("MOTION_GRPO_ASSETS");
+  else Deno.env.set("MOTION_GRPO_ASSETS", value);
+  try {
+    return await fn();
+  } finally {
+    if (saved === undefined) Deno.env.delete("MOTION_GRPO_ASSETS");
+    else Deno.env.set("MOTION_GRPO_ASSETS", saved);
+  }
+}

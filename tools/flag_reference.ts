@@ -8,7 +8,7 @@
  * Commands built on a flag table (`train-grpo`, `eval-humanml`, `sample`) are rendered with
  * `flagReferenceMarkdown` from that table, the same one their commander parser and `--help` use.
  * Commands that declare their options on a commander program (`construct-composite`,
- * `pretrain-mdm`, `make-mini`, `build-mini-models`, `draw`, `exp`) are rendered from that program:
+ * `pretrain-mdm`, `make-mini`, `build-mini-models`, `draw`, `export-onnx`, `exp`) are rendered from that program:
  * `exp` exports it; for the others the program their own `main` builds is read at its parse step,
  * which is stopped before it parses anything (see {@link captureProgram}).
  *
@@ -187,6 +187,7 @@ export async function flagReference(): Promise<string> {
     ["make-mini", () => import("../cli/make_mini.ts")],
     ["build-mini-models", () => import("../cli/build_mini_models.ts")],
     ["draw", () => import("../cli/draw.ts")],
+    ["export-onnx", () => import("../cli/export_onnx.ts")],
   ];
   for (const [task, load] of programs) {
     sections.push(programSection(task, await captureProgram(task, (await load()).main)));

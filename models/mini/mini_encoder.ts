@@ -10,17 +10,17 @@
  * encoder has no motion encoder or statistics.
  * @module
  */
-import type { Backend, Tensor } from "../../kernels/backend.ts";
+import type { Backend } from "../../kernels/backend.ts";
 import type { TextFeaturizer, TextMotionEncoder } from "../../rewards/encoder.ts";
 import { toFloat32 } from "../checkpoint/state_dict.ts";
 import { readSafetensors } from "../checkpoint/safetensors.ts";
 import { loadStateDictFile } from "../checkpoint/torch_pt.ts";
 import { TmrEncoder } from "../tmr/encoder.ts";
-import { normalizeTmrMotion } from "../tmr/normalize.ts";
+import { encodeTmrMotions } from "../tmr/encode_motions.ts";
 import type { MiniModelConfig } from "./config.ts";
 import { WordFeaturizer } from "./word_featurizer.ts";
 
-/** Rows encoded per forward pass (bounds activation memory). */
+/** Texts encoded per forward pass (bounds activation memory). */
 const CHUNK = 32;
 
 /** Mu (N, D) of texts through a text encoder, in chunks. */
@@ -126,49 +126,13 @@ export class MiniEncoder implements TextMotionEncoder {
    * t < lengths[n]. Frames beyond the lengths are never read (the encoder input is zero there
    * and masked), so their contents cannot change the result.
    */
-  async encodeMotions(
+  encodeMotions(
     features: Float32Array,
     lengths: ArrayLike<number>,
     N: number,
     T: number,
   ): Promise<Float32Array> {
-    const be = this.#motion.backend, F = this.#motion.config.nfeats, D = this.dim;
-    if (!Number.isInteger(N) || N < 0 || !Number.isInteger(T) || T < 1) {
-      throw new RangeError(`Cannot encode motions: N ${N} and T ${T} must be integers >= 0, 1`);
-    }
-    if (features.length !== N * T * F || lengths.length < N) {
-      throw new RangeError(
-        `Cannot encode motions: ${features.length} values and ${lengths.length} lengths do not ` +
-          `make (${N}, ${T}, ${F})`,
-      );
-    }
-    for (let n = 0; n < N; n++) {
-      const len = lengths[n];
-      if (!Number.isInteger(len) || len < 0 || len > T) {
-        throw new RangeError(
-          `Cannot encode motions: length ${len} of motion ${n} is not in [0, ${T}]`,
-        );
-      }
-    }
-    const out = new Float32Array(N * D); // (N, D)
-    for (let at = 0; at < N; at += CHUNK) {
-      const n = Math.min(CHUNK, N - at);
-      const lens = Int32Array.from({ length: n }, (_, i) => lengths[at + i]); // (n)
-      const Tc = Math.max(1, ...lens);
-      const x = new Float32Array(n * Tc * F); // (n, Tc, F), zero after each length
-      for (let i = 0; i < n; i++) {
-        const src = features.subarray((at + i) * T * F, ((at + i) * T + lens[i]) * F);
-        x.set(normalizeTmrMotion(src, this.#mean, this.#std), i * Tc * F);
-      }
-      const xt: Tensor = be.tensor([n, Tc, F], x);
-      try {
-        const mu = await be.read(this.#motion.forward(xt, lens, n, Tc).mu);
-        out.set(mu.subarray(0, n * D), at * D);
-      } finally {
-        be.free(xt);
-      }
-    }
-    return out;
+    return encodeTmrMotions(this.#motion, this.#mean, this.#std, features, lengths, N, T);
   }
 }
 

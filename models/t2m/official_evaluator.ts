@@ -26,6 +26,7 @@ import {
 } from "../../onnx/t2m_evaluator.ts";
 import { createSession, type OnnxDevice, type OnnxSession } from "../../onnx/session.ts";
 import type { TextMotionEncoder } from "../../rewards/encoder.ts";
+import { checkMotionBatch } from "../motion_batch.ts";
 import { CaptionTokenizer, type UnknownCaptionPolicy } from "./caption_tokens.ts";
 import { loadGlove } from "./glove.ts";
 import { T2M_POS_DIM, T2mWordVectorizer } from "./word_vectorizer.ts";
@@ -132,24 +133,15 @@ export class OfficialT2mEvaluator implements TextMotionEncoder {
     T: number,
   ): Promise<Float32Array> {
     const F = this.features, D = this.dim;
-    if (!Number.isInteger(N) || N < 0 || !Number.isInteger(T) || T < 1) {
-      throw new RangeError(`Cannot encode motions: N ${N} and T ${T} must be integers >= 0, 1`);
-    }
-    if (features.length !== N * T * F || lengths.length < N) {
-      throw new RangeError(
-        `Cannot encode motions: ${features.length} values and ${lengths.length} lengths do not ` +
-          `make (${N}, ${T}, ${F})`,
-      );
-    }
-    for (let n = 0; n < N; n++) {
-      const len = lengths[n];
-      if (!Number.isInteger(len) || len < T2M_UNIT_LENGTH || len > T) {
-        throw new RangeError(
-          `Cannot encode motions: length ${len} of motion ${n} is not in ` +
-            `[${T2M_UNIT_LENGTH}, ${T}] (the evaluator needs one movement step of 4 frames)`,
-        );
-      }
-    }
+    checkMotionBatch(
+      features,
+      lengths,
+      N,
+      T,
+      F,
+      T2M_UNIT_LENGTH,
+      "the evaluator needs one movement step of 4 frames",
+    );
     const out = new Float32Array(N * D); // (N, D)
     for (let at = 0; at < N; at += CHUNK) {
       const n = Math.min(CHUNK, N - at);

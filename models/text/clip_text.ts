@@ -20,9 +20,10 @@
  * @module
  */
 import type { TextFeaturizer } from "../../rewards/encoder.ts";
-import { createSession, type OnnxDevice, type OnnxSession } from "../../onnx/session.ts";
-import { locateTextModel, sha256Hex, TextAssetError, type TextModelFiles } from "./assets.ts";
-import { HfTokenizer } from "./hf_tokenizer.ts";
+import type { OnnxDevice, OnnxSession } from "../../onnx/session.ts";
+import { TextAssetError, type TextModelFiles } from "./assets.ts";
+import type { HfTokenizer } from "./hf_tokenizer.ts";
+import { type OpenedTextModel, openTextModel } from "./onnx_text_model.ts";
 
 /** MDM's `max_text_len` for HumanML3D and KIT. */
 export const MDM_MAX_TEXT_LEN = 20;
@@ -97,14 +98,8 @@ export class ClipTextFeaturizer implements TextFeaturizer {
   readonly #memo = new Map<string, Float32Array>(); // text → (dim)
   #queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(
-    session: OnnxSession,
-    tokenizer: HfTokenizer,
-    files: TextModelFiles,
-    sha256: string,
-    maxTextLen: number,
-    dim: number,
-  ) {
+  private constructor(model: OpenedTextModel, maxTextLen: number, dim: number) {
+    const { session, tokenizer, files, sha256 } = model;
     this.#session = session;
     this.#tokenizer = tokenizer;
     this.#sot = tokenizer.tokenId("<|startoftext|>");
@@ -121,33 +116,18 @@ export class ClipTextFeaturizer implements TextFeaturizer {
   }
 
   /** Opens the ONNX model and tokenizer; checks the graph's names and learns `dim`. */
-  static async load(opts: ClipTextOptions = {}): Promise<ClipTextFeaturizer> {
-    const files = opts.files ?? locateTextModel("clip");
+  static load(opts: ClipTextOptions = {}): Promise<ClipTextFeaturizer> {
     const maxTextLen = opts.maxTextLen ?? MDM_MAX_TEXT_LEN;
-    const bytes = await Deno.readFile(files.model);
-    const sha = await sha256Hex(bytes);
-    const tokenizer = await HfTokenizer.load(files.tokenizer);
-    const session = await createSession(bytes, { device: opts.device });
-    try {
-      if (!session.inputNames.includes("input_ids")) {
-        throw new TextAssetError(
-          `Cannot use CLIP model "${files.model}": it has no input input_ids ` +
-            `(inputs: ${session.inputNames.join(", ")})`,
-        );
-      }
-      if (!session.outputNames.includes("text_embeds")) {
-        throw new TextAssetError(
-          `Cannot use CLIP model "${files.model}": it has no output text_embeds (outputs: ` +
-            `${session.outputNames.join(", ")}); export CLIPTextModelWithProjection`,
-        );
-      }
-      const probe = await runClip(session, new BigInt64Array(CLIP_CONTEXT_LENGTH), 1);
-      const f = new ClipTextFeaturizer(session, tokenizer, files, sha, maxTextLen, probe.length);
-      return f;
-    } catch (e) {
-      await session.release();
-      throw e;
-    }
+    const graph = {
+      label: "CLIP",
+      inputs: ["input_ids"],
+      output: "text_embeds",
+      outputHint: "export CLIPTextModelWithProjection",
+    };
+    return openTextModel("clip", opts, graph, async (model) => {
+      const probe = await runClip(model.session, new BigInt64Array(CLIP_CONTEXT_LENGTH), 1);
+      return new ClipTextFeaturizer(model, maxTextLen, probe.length);
+    });
   }
 
   /** The (77) token row MDM feeds CLIP for `text`. */

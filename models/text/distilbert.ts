@@ -13,9 +13,10 @@
  * what they derive (official_tmr.ts keeps each text's embedding).
  * @module
  */
-import { createSession, type OnnxDevice, type OnnxSession } from "../../onnx/session.ts";
-import { locateTextModel, sha256Hex, TextAssetError, type TextModelFiles } from "./assets.ts";
-import { HfTokenizer } from "./hf_tokenizer.ts";
+import type { OnnxDevice, OnnxSession } from "../../onnx/session.ts";
+import { TextAssetError, type TextModelFiles } from "./assets.ts";
+import type { HfTokenizer } from "./hf_tokenizer.ts";
+import { type OpenedTextModel, openTextModel } from "./onnx_text_model.ts";
 
 /** DistilBERT's position table size (`max_position_embeddings`). */
 export const DISTILBERT_MAX_LENGTH = 512;
@@ -79,14 +80,8 @@ export class DistilBertFeaturizer {
   readonly #sep: number;
   #queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(
-    session: OnnxSession,
-    tokenizer: HfTokenizer,
-    files: TextModelFiles,
-    sha256: string,
-    maxLength: number,
-    dim: number,
-  ) {
+  private constructor(model: OpenedTextModel, maxLength: number, dim: number) {
+    const { session, tokenizer, files, sha256 } = model;
     this.#session = session;
     this.#tokenizer = tokenizer;
     this.#cls = tokenizer.tokenId("[CLS]");
@@ -98,41 +93,22 @@ export class DistilBertFeaturizer {
   }
 
   /** Opens the ONNX model and tokenizer; checks the graph's names and learns `dim`. */
-  static async load(opts: DistilBertOptions = {}): Promise<DistilBertFeaturizer> {
-    const files = opts.files ?? locateTextModel("distilbert");
-    const bytes = await Deno.readFile(files.model);
-    const sha = await sha256Hex(bytes);
-    const tokenizer = await HfTokenizer.load(files.tokenizer);
-    const session = await createSession(bytes, { device: opts.device });
-    try {
-      for (const name of ["input_ids", "attention_mask"]) {
-        if (!session.inputNames.includes(name)) {
-          throw new TextAssetError(
-            `Cannot use DistilBERT model "${files.model}": it has no input ${name} ` +
-              `(inputs: ${session.inputNames.join(", ")})`,
-          );
-        }
-      }
-      if (!session.outputNames.includes("last_hidden_state")) {
-        throw new TextAssetError(
-          `Cannot use DistilBERT model "${files.model}": it has no output last_hidden_state ` +
-            `(outputs: ${session.outputNames.join(", ")})`,
-        );
-      }
-      const cls = tokenizer.tokenId("[CLS]"), sep = tokenizer.tokenId("[SEP]");
-      const probe = await runBert(session, BigInt64Array.of(BigInt(cls), BigInt(sep)), [2], 2);
+  static load(opts: DistilBertOptions = {}): Promise<DistilBertFeaturizer> {
+    const graph = {
+      label: "DistilBERT",
+      inputs: ["input_ids", "attention_mask"],
+      output: "last_hidden_state",
+    };
+    return openTextModel("distilbert", opts, graph, async (model) => {
+      const cls = model.tokenizer.tokenId("[CLS]"), sep = model.tokenizer.tokenId("[SEP]");
+      const ids = BigInt64Array.of(BigInt(cls), BigInt(sep));
+      const probe = await runBert(model.session, ids, [2], 2);
       return new DistilBertFeaturizer(
-        session,
-        tokenizer,
-        files,
-        sha,
+        model,
         opts.maxLength ?? DISTILBERT_MAX_LENGTH,
         probe.length / 2,
       );
-    } catch (e) {
-      await session.release();
-      throw e;
-    }
+    });
   }
 
   /** The token ids of `text`, specials included. */

@@ -8,8 +8,6 @@ import { FlagError } from "../../cli/_flags.ts";
 import { tempDir } from "../_util.ts";
 import { miniData, standInFeaturizer, testSplit, tinyMdm } from "../eval/_run_fixture.ts";
 import { captureMain, hasHashedBow, writeTinyCheckpoint } from "../eval/_checkpoint_fixture.ts";
-import { initMdmStateDict } from "../../models/mdm/init.ts";
-import { saveTorchStateDict } from "../../models/checkpoint/torch_pt.ts";
 
 const tmp = await tempDir();
 // CLIP is looked for under MOTION_GRPO_ASSETS: start without it whatever the caller's shell has.
@@ -94,34 +92,11 @@ Deno.test("sample command stops with one line for a CLIP-conditioned official ch
 
 Deno.test("sample command conditions a CLIP checkpoint on the ONNX CLIP of MOTION_GRPO_ASSETS", async () => {
   const dir = `${tmp.path}/clip16`;
-  await Deno.mkdir(dir, { recursive: true });
-  const sd = initMdmStateDict({
-    nfeats: 263,
-    latentDim: 16,
-    layers: 1,
-    ffSize: 32,
-    heads: 2,
-    textDim: 16, // the fixture CLIP's width (512 for the real one)
-    maskFrames: true,
-  }, 9);
-  const model = `${dir}/model000000001.pt`;
-  await saveTorchStateDict(model, sd);
-  await Deno.writeTextFile(
-    `${dir}/args.json`,
-    JSON.stringify({
-      arch: "trans_enc",
-      dataset: "humanml",
-      latent_dim: 16,
-      layers: 1,
-      ff_size: 32,
-      heads: 2,
-      mask_frames: true,
-      diffusion_steps: 4,
-      noise_schedule: "cosine",
-      text_encoder_type: "clip",
-      clip_dim: 16,
-    }),
-  );
+  // textDim 16: the fixture CLIP's width (512 for the real one).
+  const model = await writeTinyCheckpoint(dir, "clip", {
+    textDim: 16,
+    extraArgs: { clip_dim: 16 },
+  });
   const out = `${dir}/out`;
   Deno.env.set("MOTION_GRPO_ASSETS", TEXT_ASSETS);
   try {

@@ -14,18 +14,15 @@ import { compositeCaptionTokens, runEvalHumanml } from "../../eval/run/run_eval_
 import { embedBatchTexts } from "../../eval/run/evaluate_model.ts";
 import { readArgsJson } from "../../models/checkpoint/mdm_checkpoint.ts";
 import { asStateDict, loadTorchFile } from "../../models/checkpoint/torch_pt.ts";
-import { initMdmStateDict } from "../../models/mdm/init.ts";
-import { saveTorchStateDict } from "../../models/checkpoint/torch_pt.ts";
 import { padTokens } from "../../datasets/humanml/text.ts";
-import { HumanMLDataset } from "../../datasets/humanml/loader.ts";
-import { constructComposites } from "../../datasets/composite/construct.ts";
-import { writeComposite } from "../../datasets/composite/layout.ts";
 import type { CompositeSample } from "../../datasets/composite/layout.ts";
 import { createCpuBackend } from "../../kernels/cpu_backend.ts";
 import { adapterDescription } from "../../kernels/webgpu/device.ts";
 import { gpuIgnore } from "../../kernels/webgpu/probe.ts";
-import { assertClose, tempDir } from "../_util.ts";
+import { assertClose, tempDir, withAssets } from "../_util.ts";
 import { miniData, TINY_DEBUG } from "./_run_fixture.ts";
+import { tinyDebugRun, writeTinyCheckpoint } from "./_checkpoint_fixture.ts";
+import { writeTrainComposites } from "./_composite_fixture.ts";
 
 const T2M = new URL("../golden/t2m/", import.meta.url).pathname;
 const TEXT = new URL("../golden/text/", import.meta.url).pathname;
@@ -61,50 +58,16 @@ async function assembleAssets(root: string, parts: { t2m: boolean; clip: boolean
   return root;
 }
 
-/** A tiny CLIP-conditioned MDM (the fixture CLIP gives 16 features). */
-async function clipCheckpoint(dir: string): Promise<string> {
-  await Deno.mkdir(dir, { recursive: true });
-  const sd = initMdmStateDict({
-    nfeats: 263,
-    latentDim: 16,
-    layers: 1,
-    ffSize: 32,
-    heads: 2,
+/**
+ * A tiny CLIP-conditioned MDM (the fixture CLIP gives 16 features); text_encoder_type is absent,
+ * as in every official MDM args.json: CLIP.
+ */
+function clipCheckpoint(dir: string): Promise<string> {
+  return writeTinyCheckpoint(dir, "clip", {
     textDim: 16,
-    maskFrames: true,
-  }, 9);
-  const path = `${dir}/model000000001.pt`;
-  await saveTorchStateDict(path, sd);
-  await Deno.writeTextFile(
-    `${dir}/args.json`,
-    JSON.stringify({
-      arch: "trans_enc",
-      dataset: "humanml",
-      latent_dim: 16,
-      layers: 1,
-      ff_size: 32,
-      heads: 2,
-      mask_frames: true,
-      diffusion_steps: 4,
-      noise_schedule: "cosine",
-      clip_dim: 16,
-      // text_encoder_type absent, as in every official MDM args.json: CLIP.
-    }),
-  );
-  return path;
-}
-
-/** Runs `fn` with MOTION_GRPO_ASSETS set to `value` (unset when null), then restores it. */
-async function withAssets<T>(value: string | null, fn: () => Promise<T>): Promise<T> {
-  const saved = Deno.env.get("MOTION_GRPO_ASSETS");
-  if (value === null) Deno.env.delete("MOTION_GRPO_ASSETS");
-  else Deno.env.set("MOTION_GRPO_ASSETS", value);
-  try {
-    return await fn();
-  } finally {
-    if (saved === undefined) Deno.env.delete("MOTION_GRPO_ASSETS");
-    else Deno.env.set("MOTION_GRPO_ASSETS", saved);
-  }
+    omitTextEncoderType: true,
+    extraArgs: { clip_dim: 16 },
+  });
 }
 
 const tmp = await tempDir();
@@ -112,19 +75,7 @@ const full = await assembleAssets(`${tmp.path}/assets`, { t2m: true, clip: true 
 const clipOnly = await assembleAssets(`${tmp.path}/clip_only`, { t2m: false, clip: true });
 const model = await clipCheckpoint(`${tmp.path}/official`);
 const data = await miniData(`${tmp.path}/mini`);
-const run = {
-  model_path: model,
-  dataset: "humanml" as const,
-  data_dir: data,
-  eval_mode: "debug" as const,
-  guidance_param: 2.5,
-  use_composite_dataset: false,
-  composite_data_path: null,
-  composite_k_segments: 3,
-  seed: 10,
-  device: { kind: "cpu" as const },
-  protocol: { ...TINY_DEBUG, replications: 2 },
-};
+const run = tinyDebugRun(model, data);
 
 Deno.test("eval-humanml names MOTION_GRPO_ASSETS and the evaluator's paths when they are missing", async () => {
   const oneLine = (pattern: RegExp) => (e: Error) => {
@@ -236,23 +187,8 @@ Deno.test("runEvalHumanml() scores a CLIP-conditioned model with the official ev
   assert.ok(lines.some((l) => l.includes("evaluator: t2m-evaluator (") && l.includes(full)));
   // The mini captions are in no caption map and the policy is "error": the run above used the
   // batches' tokens. The composite run looks every text up in the composite file's tokens.
-  const train = await HumanMLDataset.load({
-    dataset: "humanml",
-    dataRoot: data,
-    split: "train",
-    seed: 1,
-  });
-  const built = await constructComposites(train.items, {
-    k: 3,
-    targetLength: 196,
-    tolerance: 20,
-    fps: 20,
-    maxSamples: 8,
-    seed: 2,
-    dimPose: 263,
-  });
   const file = `${tmp.path}/composite_k3_test.npy`;
-  await writeComposite(file, built.samples);
+  await writeTrainComposites(data, file, 2);
   const c = await withAssets(full, () =>
     runEvalHumanml({
       ...run,

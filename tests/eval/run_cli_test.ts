@@ -8,12 +8,15 @@ import {
 import { readArgsJson } from "../../models/checkpoint/mdm_checkpoint.ts";
 import { runEvalHumanml } from "../../eval/run/run_eval_humanml.ts";
 import { createCpuBackend } from "../../kernels/cpu_backend.ts";
-import { HumanMLDataset } from "../../datasets/humanml/loader.ts";
-import { constructComposites } from "../../datasets/composite/construct.ts";
-import { writeComposite } from "../../datasets/composite/layout.ts";
 import { tempDir } from "../_util.ts";
-import { miniData, TINY_DEBUG } from "./_run_fixture.ts";
-import { captureMain, hasHashedBow, writeTinyCheckpoint } from "./_checkpoint_fixture.ts";
+import { miniData } from "./_run_fixture.ts";
+import {
+  captureMain,
+  hasHashedBow,
+  tinyDebugRun,
+  writeTinyCheckpoint,
+} from "./_checkpoint_fixture.ts";
+import { writeTrainComposites } from "./_composite_fixture.ts";
 
 const tmp = await tempDir();
 const root = await miniData(`${tmp.path}/mini`);
@@ -120,19 +123,7 @@ Deno.test({
     try {
       const model = await writeTinyCheckpoint(`${tmp.path}/minimdm`, "mini-text-text");
       const lines: string[] = [];
-      const base = {
-        model_path: model,
-        dataset: "humanml" as const,
-        data_dir: root,
-        eval_mode: "debug" as const,
-        guidance_param: 2.5,
-        use_composite_dataset: false,
-        composite_data_path: null,
-        composite_k_segments: 3,
-        seed: 10,
-        device: { kind: "cpu" as const },
-        protocol: { ...TINY_DEBUG, replications: 2 },
-      };
+      const base = tinyDebugRun(model, root);
       const r = await runEvalHumanml(base, (l) => lines.push(l));
       assert.equal(r.output, `${tmp.path}/minimdm/eval_debug.json`);
       const json = JSON.parse(await Deno.readTextFile(r.output));
@@ -147,23 +138,8 @@ Deno.test({
       assert.ok(r.table.includes("| model "));
       assert.ok(lines[0].startsWith("device: cpu"));
 
-      const train = await HumanMLDataset.load({
-        dataset: "humanml",
-        dataRoot: root,
-        split: "train",
-        seed: 1,
-      });
-      const built = await constructComposites(train.items, {
-        k: 3,
-        targetLength: 196,
-        tolerance: 20,
-        fps: 20,
-        maxSamples: 8,
-        seed: 2,
-        dimPose: 263,
-      });
       const file = `${tmp.path}/composite_k3_test.npy`;
-      await writeComposite(file, built.samples);
+      await writeTrainComposites(root, file, 2);
       const c = await runEvalHumanml({
         ...base,
         use_composite_dataset: true,

@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
 import { ddpmPlan } from "../../diffusion/plan.ts";
 import { cosineTables } from "../../diffusion/schedule.ts";
-import { HumanMLDataset } from "../../datasets/humanml/loader.ts";
-import { constructComposites } from "../../datasets/composite/construct.ts";
-import { readComposite, writeComposite } from "../../datasets/composite/layout.ts";
+import { readComposite } from "../../datasets/composite/layout.ts";
 import { evaluateComposite, joinSubTexts } from "../../eval/run/evaluate_composite.ts";
 import { evaluationJson, evaluationTable } from "../../eval/run/result_json.ts";
 import { assertClose, tempDir } from "../_util.ts";
@@ -14,26 +12,12 @@ import {
   TINY_DEBUG,
   tinyMdm,
 } from "./_run_fixture.ts";
+import { writeTrainComposites } from "./_composite_fixture.ts";
 
 const tmp = await tempDir();
 const root = await miniData(`${tmp.path}/mini`);
-const train = await HumanMLDataset.load({
-  dataset: "humanml",
-  dataRoot: root,
-  split: "train",
-  seed: 1,
-});
-const built = await constructComposites(train.items, {
-  k: 3,
-  targetLength: 196,
-  tolerance: 20,
-  fps: 20,
-  maxSamples: 8,
-  seed: 1,
-  dimPose: 263,
-});
 const file = `${tmp.path}/composite_k3_train.npy`;
-await writeComposite(file, built.samples);
+const train = await writeTrainComposites(root, file, 1);
 const samples = await readComposite(file);
 
 async function run(seed: number) {

@@ -3,18 +3,7 @@ import { MANIFEST_DIR, manifestNames } from "../../experiments/manifest.ts";
 import { lastVerified } from "../../experiments/run_record.ts";
 import { manifestId } from "../../experiments/hash.ts";
 import { tempDir } from "../_util.ts";
-
-const EXP = new URL("../../cli/exp.ts", import.meta.url).pathname;
-
-async function exp(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", EXP, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
-}
+import { exp } from "./_fixture.ts";
 
 Deno.test("exp list shows every manifest with its profile, short id and verification", async () => {
   const dir = await tempDir();

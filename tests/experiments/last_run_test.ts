@@ -8,8 +8,7 @@ import { InputChangedError, verifyExperiment } from "../../experiments/runner.ts
 import type { Manifest } from "../../experiments/schema.ts";
 import { Rng } from "../../kernels/rng/philox.ts";
 import { tempDir } from "../_util.ts";
-
-const EXP = new URL("../../cli/exp.ts", import.meta.url).pathname;
+import { exp } from "./_fixture.ts";
 
 /** The inputs of `m` that a run hashes (the generated dataset is left to its stage). */
 function lockedRoles(m: Manifest): string[] {
@@ -68,13 +67,18 @@ async function writeInputs(m: Manifest, root: string): Promise<void> {
   }
 }
 
+/** exp5 with its inputs written under `dir`/assets (runs go to `dir`/runs; none yet). */
+async function stageExp5(dir: string): Promise<{ m: Manifest; assets: string; runsDir: string }> {
+  const m = await findManifest("exp5");
+  const assets = join(dir, "assets");
+  await writeInputs(m, assets);
+  return { m, assets, runsDir: join(dir, "runs") };
+}
+
 Deno.test("changesSinceLastRun() names one changed input byte with both hashes", async () => {
   const tmp = await tempDir();
   try {
-    const m = await findManifest("exp5");
-    const assets = join(tmp.path, "assets");
-    const runsDir = join(tmp.path, "runs");
-    await writeInputs(m, assets);
+    const { m, assets, runsDir } = await stageExp5(tmp.path);
     const o = { runsDir, miniAssets: assets, mini: join(tmp.path, "mini") };
     assert.deepEqual(await changesSinceLastRun(m, o), { lockPath: null, changes: [], notes: [] });
     await fabricateRun(m, runsDir, assets);
@@ -112,10 +116,7 @@ Deno.test("changesSinceLastRun() names one changed input byte with both hashes",
 Deno.test("changesSinceLastRun() names a changed parameter; a recorded expected is only a note", async () => {
   const tmp = await tempDir();
   try {
-    const m = await findManifest("exp5");
-    const assets = join(tmp.path, "assets");
-    const runsDir = join(tmp.path, "runs");
-    await writeInputs(m, assets);
+    const { m, assets, runsDir } = await stageExp5(tmp.path);
     await fabricateRun(m, runsDir, assets);
     const o = { runsDir, miniAssets: assets };
     const alpha = { ...m, params: { ...m.params, alpha: 0.25 } };
@@ -143,10 +144,7 @@ Deno.test("changesSinceLastRun() names a changed parameter; a recorded expected 
 Deno.test("verifyExperiment() stops before rerunning when an input differs from the last run", async () => {
   const tmp = await tempDir();
   try {
-    const m = await findManifest("exp5");
-    const assets = join(tmp.path, "assets");
-    const runsDir = join(tmp.path, "runs");
-    await writeInputs(m, assets);
+    const { m, assets, runsDir } = await stageExp5(tmp.path);
     await fabricateRun(m, runsDir, assets);
     const file = join(assets, "mdm", "model.pt");
     const bytes = await Deno.readFile(file);
@@ -197,13 +195,8 @@ Deno.test("exp verify names the input whose bytes differ from the last run's loc
     const actual = lock.inputs.tmr_text_encoder.sha256;
     lock.inputs.tmr_text_encoder.sha256 = "0".repeat(64);
     await Deno.writeTextFile(join(dir, "lock.json"), JSON.stringify(lock));
-    const r = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", EXP, "verify", "exp5", "--runs", runsDir],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const err = new TextDecoder().decode(r.stderr);
-    assert.equal(r.code, 2, err);
+    const { code, err } = await exp("verify", "exp5", "--runs", runsDir);
+    assert.equal(code, 2, err);
     assert.match(
       err,
       new RegExp(

@@ -198,7 +198,7 @@ Deno.test({
 
 Deno.test("params agree with each manifest's seed command", async () => {
   // Documented departures: the experiment table's beta_p 0.0 (exp1, exp2), the mini profile's
-  // CPU device and mini-scale num_steps, and paths moved under $ASSETS/$RUN/$MINI/$MINI_ASSETS.
+  // CPU device and mini-scale num_steps, group_size, learning_rate and kl_penalty, and paths moved under $ASSETS/$RUN/$MINI/$MINI_ASSETS.
   const departures: Record<string, string[]> = { exp1: ["beta_p"], exp2: ["beta_p"] };
   for (const m of await allManifests()) {
     const words = extractSeedCommands(fence(m.seed_command))[0].args;
@@ -217,6 +217,11 @@ Deno.test("params agree with each manifest's seed command", async () => {
       if (flag === "num_steps" && m.profile === "mini") {
         assert.ok(typeof got === "number" && got < Number(value), m.name);
         assert.match(m.notes, new RegExp(`num_steps ${got} instead of ${value}`), m.name);
+        continue;
+      }
+      if (["group_size", "learning_rate", "kl_penalty"].includes(flag) && m.profile === "mini") {
+        // Mini-scale departures: each named with its value in the notes.
+        assert.match(m.notes, new RegExp(`${flag} ${got}`), `${m.name} --${flag}`);
         continue;
       }
       if (typeof got === "string" && got.startsWith("$")) {

@@ -5,18 +5,7 @@ import { MANIFEST_DIR } from "../../experiments/manifest.ts";
 import { checkTable, compareMetric, formatTableCheck } from "../../experiments/table_check.ts";
 import { parseValue } from "../../experiments/results_table.ts";
 import { tempDir } from "../_util.ts";
-
-const EXP = new URL("../../cli/exp.ts", import.meta.url).pathname;
-
-async function exp(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", EXP, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
-}
+import { exp } from "./_fixture.ts";
 
 const metric = (mean: number, interval: number) => ({ mean, interval });
 

@@ -8,7 +8,7 @@ import {
   resolveRewardEncoder,
   resolveTextFeaturizer,
 } from "../../train/grpo/reward_models.ts";
-import { assertClose, tempDir } from "../_util.ts";
+import { assertClose, tempDir, withAssets } from "../_util.ts";
 import { asStateDict, loadTorchFile } from "../../models/checkpoint/torch_pt.ts";
 import type { OfficialT2mEvaluator } from "../../models/t2m/official_evaluator.ts";
 import { TINY_CONFIG, tinyModel } from "./_grpo_util.ts";
@@ -20,19 +20,6 @@ const TMR_NONE = {
 };
 
 const TEXT_ASSETS = new URL("../golden/text", import.meta.url).pathname;
-
-/** Runs `fn` with MOTION_GRPO_ASSETS set to `value` (unset when null), then restores it. */
-async function withAssets<T>(value: string | null, fn: () => Promise<T>): Promise<T> {
-  const saved = Deno.env.get("MOTION_GRPO_ASSETS");
-  if (value === null) Deno.env.delete("MOTION_GRPO_ASSETS");
-  else Deno.env.set("MOTION_GRPO_ASSETS", value);
-  try {
-    return await fn();
-  } finally {
-    if (saved === undefined) Deno.env.delete("MOTION_GRPO_ASSETS");
-    else Deno.env.set("MOTION_GRPO_ASSETS", saved);
-  }
-}
 
 Deno.test("resolveRewardEncoder() names missing official TMR and T2M evaluator files in one line", async () => {
   const be = createCpuBackend();
