@@ -529,7 +529,8 @@ function toMini(paper: Manifest): Manifest {
       `${MINI_SCALE.eval.num_samples_limit} samples in batches of ` +
       `${MINI_SCALE.eval.batch_size} instead of 20 x 1000 (the mini test split is small), ` +
       `diversity over ${MINI_SCALE.eval.diversity_times} pairs instead of 300. ` +
-      "Expected results: not yet recorded (`deno task exp run`, then `deno task exp record`)." +
+      "Expected results: in `expected` once recorded (`deno task exp run`, then " +
+      "`deno task exp record`)." +
       (name === "exp5" ? " This is what `deno task exp5` runs by default." : ""),
   };
 }

@@ -147,7 +147,7 @@ export async function runExperiment(m: Manifest, o: RunnerOptions = {}): Promise
   // `exp list|show|diff` (and this module's importers) must not do.
   const { makeMiniDataset } = await import("../datasets/mini/make_mini_dataset.ts");
   const { parseTrainGrpoArgs } = await import("../cli/train_grpo.ts");
-  const { trainGrpo } = await import("../train/grpo/trainer.ts");
+  const { trainGrpo, resumeProblem } = await import("../train/grpo/trainer.ts");
   const { readMetricsJsonl } = await import("../train/metrics/read_jsonl.ts");
   const { runEvalHumanml } = await import("../eval/run/run_eval_humanml.ts");
   const runDir = o.runDir ?? join(o.runsDir ?? RUNS_DIR, m.name);
@@ -235,11 +235,18 @@ export async function runExperiment(m: Manifest, o: RunnerOptions = {}): Promise
     if (inputsSame && recorded !== undefined && recorded === await hashOrNull(finalPath)) {
       log(`train: ${finalPath} unchanged, skipped`);
     } else {
+      // Checkpoints left by a run of another manifest (or other inputs) cannot be resumed:
+      // start over. A killed run of this manifest with these inputs resumes from its last one.
+      const problem = await resumeProblem(saveDir, cfg.flags);
+      if ((!inputsSame || problem !== null) && await exists(saveDir)) {
+        log(`train: starting over in ${saveDir}: ${problem ?? "its inputs changed"}`);
+        await Deno.remove(saveDir, { recursive: true });
+      }
       await trainGrpo(cfg, {
         saveInterval: m.mini?.save_interval,
         trainSteps: m.mini?.train_steps ?? null,
         log,
-        progress: false,
+        progress: true,
         ...o.trainOptions,
       });
     }
@@ -555,6 +562,17 @@ export async function recordedManifest(m: Manifest, o: RunnerOptions = {}): Prom
     metrics["reward.held_out_diff"] = { value: h.diff, interval: h.interval, provenance };
   }
   return { ...m, expected: { metrics } };
+}
+
+/** Whether `path` exists. */
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
 }
 
 /** Dispatch of `exp run` / `exp verify`; verify throws when it fails. */

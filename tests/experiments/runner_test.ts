@@ -17,7 +17,8 @@ async function tinyExp5(): Promise<Manifest> {
   const m = await findManifest("exp5");
   return {
     ...m,
-    params: { ...m.params, num_steps: 2, max_motion_length: 40 },
+    params: { ...m.params, num_steps: 2, max_motion_length: 40, eval_interval: 2, eval_prompts: 4 },
+    expected: null,
     mini: {
       dataset_clips: 20,
       train_steps: 1,
@@ -51,6 +52,9 @@ Deno.test("runExperiment() runs, skips unchanged stages, verifies and stops on a
       assert.ok((await Deno.stat(join(dir, f))).isFile, f);
     }
     assert.equal(r.reward.steps, 2);
+    // The held-out reward of the base (step 0) and the final model, paired over 4 prompts.
+    assert.equal(r.reward.held_out?.prompts, 4);
+    assert.equal(r.reward.held_out?.step, 2);
     assert.match(r.checkpoint_sha256, /^[0-9a-f]{64}$/);
     assert.ok(Number.isFinite(r.metrics.finetuned.fid.mean));
     const html = await Deno.readTextFile(join(dir, "report.html"));

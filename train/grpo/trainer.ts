@@ -406,6 +406,27 @@ const RESUMABLE_CHANGES = new Set([
   "eval_prompts",
 ]);
 
+/**
+ * Why the newest checkpoint in `saveDir` cannot be resumed with `flags` (a trajectory-defining
+ * flag differs), or null when there is none or it can. Lets a caller that owns the folder (the
+ * experiment runner) start over instead of stopping.
+ */
+export async function resumeProblem(
+  saveDir: string,
+  flags: TrainGrpoFlags,
+): Promise<string | null> {
+  const dir = await latestCheckpoint(saveDir);
+  if (dir === null) return null;
+  const state = JSON.parse(await Deno.readTextFile(join(dir, "state.json")));
+  try {
+    checkResumable(state.config ?? {}, flags, dir);
+    return null;
+  } catch (e) {
+    if (e instanceof GrpoSetupError) return e.message;
+    throw e;
+  }
+}
+
 /** Throws unless the checkpoint's run used the same trajectory-defining flags. */
 function checkResumable(saved: Record<string, unknown>, flags: TrainGrpoFlags, dir: string): void {
   const old = (saved.flags ?? {}) as Record<string, unknown>;
