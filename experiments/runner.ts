@@ -8,6 +8,7 @@
  * inputs did not change) is not rerun. A changed input stops the run naming both hashes.
  * @module
  */
+import { exists } from "../io/exists.ts";
 import { type HeldOutComparison, heldOutLine, readHeldOut } from "./held_out_summary.ts";
 import { join } from "node:path";
 import type { TrainGrpoOptions } from "../train/grpo/trainer.ts";
@@ -562,17 +563,6 @@ export async function recordedManifest(m: Manifest, o: RunnerOptions = {}): Prom
     metrics["reward.held_out_diff"] = { value: h.diff, interval: h.interval, provenance };
   }
   return { ...m, expected: { metrics } };
-}
-
-/** Whether `path` exists. */
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
 }
 
 /** Dispatch of `exp run` / `exp verify`; verify throws when it fails. */

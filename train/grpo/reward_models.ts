@@ -29,6 +29,7 @@
  * Every failure is ONE line naming the flag or file and the missing piece.
  * @module
  */
+import { exists } from "../../io/exists.ts";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Backend } from "../../kernels/backend.ts";
@@ -56,16 +57,6 @@ export const DEFAULT_MINI_ASSETS = join(
 /** A setup problem the user must fix (missing weights, unsupported official networks). */
 export class GrpoSetupError extends Error {
   override name = "GrpoSetupError";
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
 }
 
 /** What {@linkcode resolveRewardEncoder} reads of the flags. */
