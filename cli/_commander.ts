@@ -1,6 +1,7 @@
 /**
  * Shared commander plumbing for the commands built on it (make-mini, pretrain-mdm,
- * construct-composite): a usage error class for value parsers, and one parse step that turns
+ * construct-composite, build-mini-models, export-onnx): a usage error class and an integer
+ * parser for value parsers, and one parse step that turns
  * every commander failure into the project's one-line message and exit code 2.
  * @module
  */
@@ -8,6 +9,17 @@ import { type Command, CommanderError } from "commander";
 
 /** A bad flag value, thrown by a command's value parsers; shown as one line, exit code 2. */
 export class UsageError extends Error {}
+
+/** A commander value parser for an integer in [min, max], naming `flag` when it is not one. */
+export function intFlag(flag: string, min: number, max: number): (value: string) => number {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\+?\d+$/.test(value.trim()) || n < min || n > max) {
+      throw new UsageError(`Invalid ${flag} "${value}": use an integer in [${min}, ${max}]`);
+    }
+    return n;
+  };
+}
 
 /**
  * The first word of `args` that is neither a flag nor a flag's value. Which flags take no value

@@ -8,7 +8,8 @@
  * Any bad flag or stray word prints one line naming it and exits with code 2.
  * @module
  */
-import { Command, CommanderError } from "commander";
+import { Command } from "commander";
+import { intFlag, parseOrReport, UsageError } from "./_commander.ts";
 import { createCpuBackend } from "../kernels/cpu_backend.ts";
 import { DEFAULT_MINI_DIR, makeMiniDataset } from "../datasets/mini/make_mini_dataset.ts";
 import {
@@ -28,18 +29,6 @@ interface Flags {
   steps?: number;
   seed?: number;
   check: boolean;
-}
-
-class UsageError extends Error {}
-
-function intFlag(flag: string, min: number, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^\+?\d+$/.test(value.trim()) || n < min || n > max) {
-      throw new UsageError(`Invalid ${flag} "${value}": use an integer in [${min}, ${max}]`);
-    }
-    return n;
-  };
 }
 
 function whichFlag(value: string): MiniRole | "all" {
@@ -79,23 +68,8 @@ async function ensureDataset(dataDir: string): Promise<void> {
 /** Runs the command on `args`; returns the exit code (0 ok, 1 check failed, 2 usage error). */
 export async function main(args: string[]): Promise<number> {
   const cmd = program();
-  try {
-    cmd.parse(args, { from: "user" });
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      if (err.code === "commander.helpDisplayed" || err.code === "commander.help") return 0;
-      const detail = err.code === "commander.excessArguments"
-        ? "unexpected word (every flag starts with --)"
-        : err.message.replace(/^error:\s*/, "");
-      console.error(`Cannot run ${COMMAND}: ${detail}`);
-      return 2;
-    }
-    if (err instanceof UsageError) {
-      console.error(`Cannot run ${COMMAND}: ${err.message}`);
-      return 2;
-    }
-    throw err;
-  }
+  const failed = parseOrReport(cmd, args, COMMAND);
+  if (failed !== null) return failed;
   const flags = cmd.opts<Flags>();
   if (flags.check && (flags.steps !== undefined || flags.seed !== undefined)) {
     console.error(

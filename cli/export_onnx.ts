@@ -18,7 +18,7 @@
  */
 import { basename } from "node:path";
 import { Command } from "commander";
-import { parseOrReport, UsageError } from "./_commander.ts";
+import { intFlag, parseOrReport, UsageError } from "./_commander.ts";
 import type { StateDict } from "../models/checkpoint/state_dict.ts";
 import { loadStateDictFile } from "../models/checkpoint/torch_pt.ts";
 import { writeFileAtomic } from "../models/checkpoint/write_file_atomic.ts";
@@ -56,16 +56,6 @@ interface Job {
 
 /** A bad input (file or folder): one line, exit code 2, nothing written. */
 class InputError extends Error {}
-
-function intFlag(flag: string, min: number, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^\+?\d+$/.test(value.trim()) || n < min || n > max) {
-      throw new UsageError(`Invalid ${flag} "${value}": use an integer in [${min}, ${max}]`);
-    }
-    return n;
-  };
-}
 
 function program(): Command {
   return new Command()

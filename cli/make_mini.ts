@@ -7,7 +7,7 @@
  * @module
  */
 import { Command } from "commander";
-import { parseOrReport, UsageError } from "./_commander.ts";
+import { intFlag, parseOrReport } from "./_commander.ts";
 import {
   DEFAULT_MINI_DIR,
   DEFAULT_MINI_KIT_DIR,
@@ -24,16 +24,6 @@ interface Flags {
   seed: number;
   force: boolean;
   kit: boolean;
-}
-
-function intFlag(flag: string, min: number, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^\+?\d+$/.test(value.trim()) || n < min || n > max) {
-      throw new UsageError(`Invalid ${flag} "${value}": use an integer in [${min}, ${max}]`);
-    }
-    return n;
-  };
 }
 
 function program(): Command {

@@ -12,7 +12,7 @@
  * @module
  */
 import { Command } from "commander";
-import { parseOrReport, UsageError } from "./_commander.ts";
+import { intFlag, parseOrReport, UsageError } from "./_commander.ts";
 import type { Backend } from "../kernels/backend.ts";
 import { createCpuBackend } from "../kernels/cpu_backend.ts";
 import { pretrainMdm } from "../train/pretrain/pretrain_mdm.ts";
@@ -41,16 +41,6 @@ interface Flags {
   grad_clip: number;
   ema_decay: number;
   text_dim: number;
-}
-
-function intFlag(flag: string, min: number, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^\+?\d+$/.test(value.trim()) || n < min || n > max) {
-      throw new UsageError(`Invalid ${flag} "${value}": use an integer in [${min}, ${max}]`);
-    }
-    return n;
-  };
 }
 
 function numFlag(flag: string, min: number, max: number, openMin = false) {

@@ -4,6 +4,7 @@
  * model) on the same prompts and noise: each prompt's difference, their mean and 95% interval.
  * @module
  */
+import { summarize } from "../train/grpo/held_out.ts";
 
 /** Base vs fine-tuned held-out reward. */
 export interface HeldOutComparison {
@@ -55,16 +56,14 @@ export function compareHeldOut(
     b.push(base[i]);
     t.push(tuned[i]);
   }
-  const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
-  const n = d.length, m = mean(d);
-  const sd = n > 1 ? Math.sqrt(d.reduce((s, v) => s + (v - m) ** 2, 0) / (n - 1)) : 0;
+  const diff = summarize(Float64Array.from(d));
   return {
-    prompts: n,
+    prompts: d.length,
     step,
-    base: mean(b),
-    finetuned: mean(t),
-    diff: m,
-    interval: 1.96 * sd / Math.sqrt(n),
+    base: summarize(Float64Array.from(b)).mean,
+    finetuned: summarize(Float64Array.from(t)).mean,
+    diff: diff.mean,
+    interval: diff.interval,
     rose: d.filter((v) => v > 0).length,
   };
 }

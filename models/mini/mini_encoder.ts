@@ -16,31 +16,24 @@ import { toFloat32 } from "../checkpoint/state_dict.ts";
 import { readSafetensors } from "../checkpoint/safetensors.ts";
 import { loadStateDictFile } from "../checkpoint/torch_pt.ts";
 import { TmrEncoder } from "../tmr/encoder.ts";
-import { encodeTmrMotions } from "../tmr/encode_motions.ts";
+import { encodeTmrMotions, engineTmrMu, type TmrMu } from "../tmr/encode_motions.ts";
 import type { MiniModelConfig } from "./config.ts";
 import { WordFeaturizer } from "./word_featurizer.ts";
 
 /** Texts encoded per forward pass (bounds activation memory). */
 const CHUNK = 32;
 
-/** Mu (N, D) of texts through a text encoder, in chunks. */
+/** Mu (N, D) of texts through a text encoder (engine or ONNX), in chunks. */
 async function encodeTextsWith(
-  enc: TmrEncoder,
+  enc: TmrMu,
   words: WordFeaturizer,
   texts: readonly string[],
 ): Promise<Float32Array> {
-  const be = enc.backend, D = enc.config.latentDim;
+  const D = enc.latentDim;
   const out = new Float32Array(texts.length * D); // (N, D)
   for (let at = 0; at < texts.length; at += CHUNK) {
-    const part = texts.slice(at, at + CHUNK);
-    const wf = words.featurize(part);
-    const x = be.tensor([wf.N, wf.L, wf.dim], wf.x); // (n, L, Dw)
-    try {
-      const mu = await be.read(enc.forward(x, wf.lengths, wf.N, wf.L).mu);
-      out.set(mu.subarray(0, wf.N * D), at * D);
-    } finally {
-      be.free(x);
-    }
+    const wf = words.featurize(texts.slice(at, at + CHUNK)); // x (n, L, Dw)
+    out.set(await enc.mu(wf.x, wf.lengths, wf.N, wf.L), at * D);
   }
   return out;
 }
@@ -49,19 +42,16 @@ async function encodeTextsWith(
 export class MiniTextFeaturizer implements TextFeaturizer {
   readonly name: string;
   readonly dim: number;
-  readonly #enc: TmrEncoder;
+  readonly #enc: TmrMu;
   readonly #words: WordFeaturizer;
 
-  constructor(name: string, text: TmrEncoder, words: WordFeaturizer) {
-    if (text.config.nfeats !== words.dim) {
-      throw new RangeError(
-        `Cannot create ${name}: the text encoder reads ${text.config.nfeats} features, ` +
-          `words have ${words.dim}`,
-      );
-    }
+  /** `text`: the engine's encoder, or any {@linkcode TmrMu} (an ONNX session, onnx_encoder.ts). */
+  constructor(name: string, text: TmrEncoder | TmrMu, words: WordFeaturizer) {
+    const enc = engineTmrMu(text);
+    checkWords(name, enc, words);
     this.name = name;
-    this.dim = text.config.latentDim;
-    this.#enc = text;
+    this.dim = enc.latentDim;
+    this.#enc = enc;
     this.#words = words;
   }
 
@@ -69,48 +59,59 @@ export class MiniTextFeaturizer implements TextFeaturizer {
   encode(texts: readonly string[]): Promise<Float32Array> {
     return encodeTextsWith(this.#enc, this.#words, texts);
   }
+
+  /** Frees the encoder's session, if it has one. */
+  async release(): Promise<void> {
+    await this.#enc.release?.();
+  }
+}
+
+function checkWords(name: string, text: TmrMu, words: WordFeaturizer): void {
+  if (text.nfeats !== words.dim) {
+    throw new RangeError(
+      `Cannot create ${name}: the text encoder reads ${text.nfeats} features, ` +
+        `words have ${words.dim}`,
+    );
+  }
 }
 
 /** A mini text–motion encoder pair; see the module doc. */
 export class MiniEncoder implements TextMotionEncoder {
   readonly name: string;
   readonly dim: number;
-  readonly #text: TmrEncoder;
-  readonly #motion: TmrEncoder;
+  readonly #text: TmrMu;
+  readonly #motion: TmrMu;
   readonly #words: WordFeaturizer;
   readonly #mean: Float32Array; // (F)
   readonly #std: Float32Array; // (F)
 
+  /** `text`/`motion`: the engine's encoders, or {@linkcode TmrMu}s (ONNX, onnx_encoder.ts). */
   constructor(
     name: string,
-    text: TmrEncoder,
-    motion: TmrEncoder,
+    text: TmrEncoder | TmrMu,
+    motion: TmrEncoder | TmrMu,
     words: WordFeaturizer,
     stats: { mean: Float32Array; std: Float32Array },
   ) {
-    const F = motion.config.nfeats;
+    const t = engineTmrMu(text), m = engineTmrMu(motion);
+    const F = m.nfeats;
     if (stats.mean.length !== F || stats.std.length !== F) {
       throw new RangeError(
         `Cannot create ${name}: statistics have ${stats.mean.length}/${stats.std.length} ` +
           `entries, the motion encoder reads ${F} features`,
       );
     }
-    if (text.config.latentDim !== motion.config.latentDim) {
+    if (t.latentDim !== m.latentDim) {
       throw new RangeError(
-        `Cannot create ${name}: text latent ${text.config.latentDim} differs from motion ` +
-          `latent ${motion.config.latentDim}`,
+        `Cannot create ${name}: text latent ${t.latentDim} differs from motion ` +
+          `latent ${m.latentDim}`,
       );
     }
-    if (text.config.nfeats !== words.dim) {
-      throw new RangeError(
-        `Cannot create ${name}: the text encoder reads ${text.config.nfeats} features, ` +
-          `words have ${words.dim}`,
-      );
-    }
+    checkWords(name, t, words);
     this.name = name;
-    this.dim = text.config.latentDim;
-    this.#text = text;
-    this.#motion = motion;
+    this.dim = t.latentDim;
+    this.#text = t;
+    this.#motion = m;
     this.#words = words;
     this.#mean = stats.mean;
     this.#std = stats.std;
@@ -133,6 +134,12 @@ export class MiniEncoder implements TextMotionEncoder {
     T: number,
   ): Promise<Float32Array> {
     return encodeTmrMotions(this.#motion, this.#mean, this.#std, features, lengths, N, T);
+  }
+
+  /** Frees the encoders' sessions, if they have any. */
+  async release(): Promise<void> {
+    await this.#text.release?.();
+    await this.#motion.release?.();
   }
 }
 

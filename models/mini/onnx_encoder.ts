@@ -6,7 +6,8 @@
  * `lengths` int64 (B) → `mu`, `logvar`). Inputs are prepared exactly as on the engine
  * (mini_encoder.ts): texts through the same {@linkcode WordFeaturizer}, raw motions normalised
  * with the folder's `stats.safetensors` (`(x - mean) / (std + 1e-12)`), zero after each length.
- * Embeddings are mu (N, D).
+ * Embeddings are mu (N, D). The loaders return the engine path's own classes (`MiniEncoder`,
+ * `MiniTextFeaturizer`) around ONNX sides, so preparation and chunking are shared.
  *
  * @example
  * ```ts ignore
@@ -17,16 +18,11 @@
  * ```
  * @module
  */
-import type { TextFeaturizer, TextMotionEncoder } from "../../rewards/encoder.ts";
 import { createSession, type OnnxDevice, type OnnxSession } from "../../onnx/session.ts";
-import { checkMotionBatch } from "../motion_batch.ts";
-import { normalizeTmrMotion } from "../tmr/normalize.ts";
+import type { TmrMu } from "../tmr/encode_motions.ts";
 import type { MiniModelConfig } from "./config.ts";
-import { readMiniConfig, readMiniStats } from "./mini_encoder.ts";
+import { MiniEncoder, MiniTextFeaturizer, readMiniConfig, readMiniStats } from "./mini_encoder.ts";
 import { WordFeaturizer } from "./word_featurizer.ts";
-
-/** Rows encoded per session run (bounds activation memory; the engine path uses the same). */
-const CHUNK = 32;
 
 /** File names written by cli/export_onnx.ts for a mini model folder. */
 export const MINI_ONNX_FILES = {
@@ -45,7 +41,7 @@ export interface MiniOnnxOptions {
 }
 
 /** One exported TMR encoder: its open session and the widths its config gives. */
-export class OnnxTmrSide {
+export class OnnxTmrSide implements TmrMu {
   constructor(
     readonly session: OnnxSession,
     readonly path: string,
@@ -67,6 +63,11 @@ export class OnnxTmrSide {
       );
     }
     return mu.data;
+  }
+
+  /** Releases the ONNX session. */
+  release(): Promise<void> {
+    return this.session.release();
   }
 }
 
@@ -91,138 +92,6 @@ export async function openOnnxTmrSide(
   return new OnnxTmrSide(session, path, cfg.nfeats, cfg.latentDim);
 }
 
-/** Mu (N, D) of texts through a text session, in chunks. */
-async function encodeTextsWith(
-  side: OnnxTmrSide,
-  words: WordFeaturizer,
-  texts: readonly string[],
-): Promise<Float32Array> {
-  const D = side.latentDim;
-  const out = new Float32Array(texts.length * D); // (N, D)
-  for (let at = 0; at < texts.length; at += CHUNK) {
-    const wf = words.featurize(texts.slice(at, at + CHUNK)); // x (n, L, Dw)
-    out.set(await side.mu(wf.x, wf.lengths, wf.N, wf.L), at * D);
-  }
-  return out;
-}
-
-/** The mini text encoder on ONNX as the denoiser's text conditioning: mu (N, D) per text. */
-export class MiniOnnxTextFeaturizer implements TextFeaturizer {
-  readonly name: string;
-  readonly dim: number;
-  readonly #text: OnnxTmrSide;
-  readonly #words: WordFeaturizer;
-
-  constructor(name: string, text: OnnxTmrSide, words: WordFeaturizer) {
-    if (text.nfeats !== words.dim) {
-      throw new RangeError(
-        `Cannot create ${name}: the text encoder reads ${text.nfeats} features, words have ` +
-          `${words.dim}`,
-      );
-    }
-    this.name = name;
-    this.dim = text.latentDim;
-    this.#text = text;
-    this.#words = words;
-  }
-
-  /** Mu (N, dim) of N texts. */
-  encode(texts: readonly string[]): Promise<Float32Array> {
-    return encodeTextsWith(this.#text, this.#words, texts);
-  }
-
-  /** Releases the ONNX session. */
-  release(): Promise<void> {
-    return this.#text.session.release();
-  }
-}
-
-/** A mini text–motion encoder pair on ONNX; see the module doc. */
-export class MiniOnnxEncoder implements TextMotionEncoder {
-  readonly name: string;
-  readonly dim: number;
-  readonly #text: OnnxTmrSide;
-  readonly #motion: OnnxTmrSide;
-  readonly #words: WordFeaturizer;
-  readonly #mean: Float32Array; // (F)
-  readonly #std: Float32Array; // (F)
-
-  constructor(
-    name: string,
-    text: OnnxTmrSide,
-    motion: OnnxTmrSide,
-    words: WordFeaturizer,
-    stats: { mean: Float32Array; std: Float32Array },
-  ) {
-    const F = motion.nfeats;
-    if (stats.mean.length !== F || stats.std.length !== F) {
-      throw new RangeError(
-        `Cannot create ${name}: statistics have ${stats.mean.length}/${stats.std.length} ` +
-          `entries, the motion encoder reads ${F} features`,
-      );
-    }
-    if (text.latentDim !== motion.latentDim) {
-      throw new RangeError(
-        `Cannot create ${name}: text latent ${text.latentDim} differs from motion latent ` +
-          `${motion.latentDim}`,
-      );
-    }
-    if (text.nfeats !== words.dim) {
-      throw new RangeError(
-        `Cannot create ${name}: the text encoder reads ${text.nfeats} features, words have ` +
-          `${words.dim}`,
-      );
-    }
-    this.name = name;
-    this.dim = text.latentDim;
-    this.#text = text;
-    this.#motion = motion;
-    this.#words = words;
-    this.#mean = stats.mean;
-    this.#std = stats.std;
-  }
-
-  /** Mu (N, D) of N texts. */
-  encodeTexts(texts: readonly string[]): Promise<Float32Array> {
-    return encodeTextsWith(this.#text, this.#words, texts);
-  }
-
-  /**
-   * Mu (N, D) of N raw motions `features` (N, T, F); frame t of motion n counts when
-   * t < lengths[n]. Frames beyond the lengths are never read (the input is zero there and
-   * masked), so their contents cannot change the result.
-   */
-  async encodeMotions(
-    features: Float32Array,
-    lengths: ArrayLike<number>,
-    N: number,
-    T: number,
-  ): Promise<Float32Array> {
-    const F = this.#motion.nfeats, D = this.dim;
-    checkMotionBatch(features, lengths, N, T, F);
-    const out = new Float32Array(N * D); // (N, D)
-    for (let at = 0; at < N; at += CHUNK) {
-      const n = Math.min(CHUNK, N - at);
-      const lens = Int32Array.from({ length: n }, (_, i) => lengths[at + i]); // (n)
-      // Cropped to the chunk's longest motion, as on the engine: padding never changes mu.
-      const Tc = Math.max(1, ...lens);
-      const x = new Float32Array(n * Tc * F); // (n, Tc, F), zero after each length
-      for (let i = 0; i < n; i++) {
-        const src = features.subarray((at + i) * T * F, ((at + i) * T + lens[i]) * F);
-        x.set(normalizeTmrMotion(src, this.#mean, this.#std), i * Tc * F);
-      }
-      out.set(await this.#motion.mu(x, lens, n, Tc), at * D);
-    }
-    return out;
-  }
-
-  /** Releases both ONNX sessions. */
-  async release(): Promise<void> {
-    await this.#text.session.release();
-    await this.#motion.session.release();
-  }
-}
-
 /**
  * The text–motion encoder pair of model folder `dir` (its `config.json`, `stats.safetensors`)
  * on the ONNX files in `opts.onnxDir` (default `dir`).
@@ -230,7 +99,7 @@ export class MiniOnnxEncoder implements TextMotionEncoder {
 export async function loadMiniOnnxEncoder(
   dir: string,
   opts: MiniOnnxOptions = {},
-): Promise<MiniOnnxEncoder> {
+): Promise<MiniEncoder> {
   const cfg = await readMiniConfig(dir);
   if (!cfg.motion || !cfg.motion_encoder) {
     throw new TypeError(
@@ -254,7 +123,7 @@ export async function loadMiniOnnxEncoder(
     throw e;
   }
   try {
-    return new MiniOnnxEncoder(`mini-${cfg.role}-onnx`, text, motion, words, stats);
+    return new MiniEncoder(`mini-${cfg.role}-onnx`, text, motion, words, stats);
   } catch (e) {
     await text.session.release();
     await motion.session.release();
@@ -266,13 +135,13 @@ export async function loadMiniOnnxEncoder(
 export async function loadMiniOnnxTextFeaturizer(
   dir: string,
   opts: MiniOnnxOptions = {},
-): Promise<MiniOnnxTextFeaturizer> {
+): Promise<MiniTextFeaturizer> {
   const cfg = await readMiniConfig(dir);
   const words = new WordFeaturizer(cfg.featurizer.dim, cfg.featurizer.max_words);
   const path = `${opts.onnxDir ?? dir}/${MINI_ONNX_FILES.text}`;
   const text = await openOnnxTmrSide(path, cfg.text_encoder, opts);
   try {
-    return new MiniOnnxTextFeaturizer(`mini-${cfg.role}-text-onnx`, text, words);
+    return new MiniTextFeaturizer(`mini-${cfg.role}-text-onnx`, text, words);
   } catch (e) {
     await text.session.release();
     throw e;

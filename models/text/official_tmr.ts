@@ -19,7 +19,7 @@ import type { Backend } from "../../kernels/backend.ts";
 import type { TextMotionEncoder } from "../../rewards/encoder.ts";
 import { loadTmrEncoder, loadTmrStats, type TmrMotionStats } from "../tmr/load.ts";
 import type { TmrEncoder } from "../tmr/encoder.ts";
-import { encodeTmrMotions } from "../tmr/encode_motions.ts";
+import { encodeTmrMotions, engineTmrMu } from "../tmr/encode_motions.ts";
 import { ASSETS_ENV, assetsRoot, TextAssetError } from "./assets.ts";
 import { DistilBertFeaturizer, type DistilBertOptions } from "./distilbert.ts";
 
@@ -102,7 +102,15 @@ export class OfficialTmrEncoder implements TextMotionEncoder {
     N: number,
     T: number,
   ): Promise<Float32Array> {
-    return encodeTmrMotions(this.#motion, this.#mean, this.#std, features, lengths, N, T);
+    return encodeTmrMotions(
+      engineTmrMu(this.#motion),
+      this.#mean,
+      this.#std,
+      features,
+      lengths,
+      N,
+      T,
+    );
   }
 
   /** Frees the encoders' tensors and DistilBERT's session. */

@@ -32,6 +32,8 @@ export const HELD_OUT_STREAM = 0x48450000; // "HE"
 export interface HeldOutSet {
   chunks: PromptBatch[];
   count: number;
+  /** Text features of each chunk, (n, D), computed at the first evaluation (prompts are fixed). */
+  features?: Float32Array[];
 }
 
 /** Draws `count` prompts (group 1) in chunks of at most `chunk`. */
@@ -80,7 +82,9 @@ export async function heldOutReward(ctx: HeldOutContext, set: HeldOutSet): Promi
   let at = 0;
   for (const [c, batch] of set.chunks.entries()) {
     const N = batch.texts.length, T = rolloutFrames(ctx.frames, batch.lengths);
-    const text = be.tensor([N, policy.textDim], await ctx.featurizer.encode(batch.texts));
+    set.features ??= [];
+    set.features[c] ??= await ctx.featurizer.encode(batch.texts);
+    const text = be.tensor([N, policy.textDim], set.features[c]); // (N, D)
     // Each chunk has its own stream, so a chunk's noise does not depend on the chunk size.
     const r = rollout(policy, text, batch.lengths, N, T, {
       plan: ctx.plan,
