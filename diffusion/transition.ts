@@ -74,31 +74,22 @@ export function logProbFromSqDist(
 }
 
 /**
- * Gradient of `sum_b g[b] logp[b]` with respect to the transition mean:
- * `dmean = g[b] * valid * (x' - mean) / (std^2 count[b])`, written into `dmean` (B, T, F).
- * `rowScale` is a (B*T) scratch tensor. Chain to x0hat by scaling with coefX0.
+ * Per-frame scales of the gradient of `sum_b g[b] logp[b]` with respect to the transition mean:
+ * `g[b] / (std^2 count[b])` on the valid frames of sample b, 0 on padding, as float32 (B*T).
  */
-export function logProbBackward(
-  be: Backend,
-  dmean: Tensor, // (B, T, F)
-  sample: Tensor, // (B, T, F)
-  mean: Tensor, // (B, T, F)
-  rowScale: Tensor, // (B*T) scratch
+export function logProbRowScale(
   g: ArrayLike<number>, // (B)
   lengths: Int32Array | null, // (B)
   count: ArrayLike<number>, // (B)
   step: SamplingStep,
   B: number,
   T: number,
-  F: number,
-): void {
+): Float32Array {
   const variance = step.std * step.std;
-  const s = new Float32Array(B * T); // per frame: g / (var count) on valid frames, 0 on padding
+  const s = new Float32Array(B * T); // (B, T)
   for (let b = 0; b < B; b++) {
     const len = lengths ? Math.min(lengths[b], T) : T;
     s.fill(g[b] / (variance * count[b]), b * T, b * T + len);
   }
-  be.write(rowScale, s);
-  be.axpby(dmean, sample, 1, mean, -1, B * T * F);
-  be.scaleRows(dmean, dmean, rowScale, B * T, F);
+  return s;
 }

@@ -1,6 +1,6 @@
 /**
  * The clipped GRPO objective and its gradient, CPU twin (plain loops, float64 sums in sample
- * order). WGSL twin: kernels/grpo_loss/wgsl.ts. Over N samples (NUMERICS.md §4):
+ * order). Its WGSL form is part of kernels/grpo_loss/transition_wgsl.ts. Over N samples (NUMERICS.md §4):
  *
  *   ratio_i  = exp(logp_i - logpOld_i)
  *   policy_i = max(-A_i ratio_i, -A_i clip(ratio_i, 1 - eps, 1 + eps))

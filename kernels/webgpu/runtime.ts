@@ -1,5 +1,6 @@
 /**
- * Dispatch machinery of the WebGPU backend: pipeline cache (keyed by WGSL source), one open
+ * Dispatch machinery of the WebGPU backend: pipeline cache (keyed by kernel body and binding
+ * signature), bind-group cache (the uniform slot is a dynamic offset), one open
  * command encoder that collects many dispatches and copies and is submitted in batches (on
  * `read()`, `sync()` or every `BATCH` dispatches), a uniform ring, pooled scratch buffers, and
  * error reporting (WGSL compile messages as `line:col`, validation errors) at the next
@@ -9,6 +10,13 @@ import { type Kernel, kernelSource, UNIFORM_SLOT_BYTES } from "./kernel.ts";
 
 /** Dispatches per submission: also the number of slots of the uniform ring. */
 const BATCH = 512;
+
+/**
+ * Bind groups kept for reuse (least recently used dropped first). Creating one costs tens of
+ * microseconds of host time, more than encoding the dispatch itself; a training step dispatches
+ * the same kernels on the same buffers over and over.
+ */
+const BIND_GROUP_CACHE = 8192;
 
 /** Usage of every storage buffer (a function: the GPU globals may be absent at import). */
 function storageUsage(): number {
@@ -36,7 +44,8 @@ function formatCompilation(name: string, code: string, info: GPUCompilationInfo)
 /** Owns the encoder, pipelines and transient buffers of one backend on the shared device. */
 export class GpuRuntime {
   readonly device: GPUDevice;
-  #pipelines = new Map<string, GPUComputePipeline>();
+  /** Pipelines by kernel body, then by the signature of its bindings and uniforms. */
+  #pipelines = new Map<string, Map<string, GPUComputePipeline>>();
   #layouts = new Map<string, { group: GPUBindGroupLayout; pipeline: GPUPipelineLayout }>();
   #encoder: GPUCommandEncoder | null = null;
   #pass: GPUComputePassEncoder | null = null;
@@ -51,6 +60,10 @@ export class GpuRuntime {
   #tempFree = new Map<number, GPUBuffer[]>();
   #checks: Promise<string | null>[] = [];
   #errors: string[] = [];
+  /** Bind groups by layout and buffer ids (the uniform slot is a dynamic offset). */
+  #groups = new Map<string, GPUBindGroup>();
+  #bufferIds = new WeakMap<GPUBuffer, number>();
+  #nextBufferId = 0;
   #onError = (e: Event) => {
     this.#errors.push((e as GPUUncapturedErrorEvent).error.message);
   };
@@ -149,8 +162,7 @@ export class GpuRuntime {
       this.copy(b.buffer, 0, copy, 0, b.buffer.size);
       return copy;
     });
-    const code = kernelSource(k);
-    const pipeline = this.#pipeline(k.name, code, k.inputs.length, k.outputs.length);
+    const pipeline = this.#pipelineOf(k);
     const slot = this.#slots++;
     const base = slot * UNIFORM_SLOT_BYTES;
     k.uniforms.forEach((u, i) => {
@@ -166,24 +178,10 @@ export class GpuRuntime {
         this.#uniformView.setUint32(at, u.value, true);
       }
     });
-    const entries: GPUBindGroupEntry[] = [
-      ...inputBuffers.map((buffer, i) => ({ binding: i, resource: { buffer } })),
-      ...k.outputs.map((b, i) => ({
-        binding: k.inputs.length + i,
-        resource: { buffer: b.buffer },
-      })),
-      {
-        binding: k.inputs.length + k.outputs.length,
-        resource: { buffer: this.#uniformBuffer, offset: base, size: UNIFORM_SLOT_BYTES },
-      },
-    ];
-    const group = this.device.createBindGroup({
-      layout: this.#layout(k.inputs.length, k.outputs.length).group,
-      entries,
-    });
+    const group = this.#bindGroup(inputBuffers, k.outputs.map((b) => b.buffer));
     const pass = this.#passNow();
     pass.setPipeline(pipeline);
-    pass.setBindGroup(0, group);
+    pass.setBindGroup(0, group, [base]);
     pass.dispatchWorkgroups(gx, gy, gz);
   }
 
@@ -285,6 +283,40 @@ export class GpuRuntime {
     }
   }
 
+  /** The bind group of `inputs` then `outputs` then the uniform ring (cached, see above). */
+  #bindGroup(inputs: GPUBuffer[], outputs: GPUBuffer[]): GPUBindGroup {
+    let key = `${inputs.length},${outputs.length}:`;
+    for (const b of inputs) key += `${this.#bufferId(b)},`;
+    for (const b of outputs) key += `${this.#bufferId(b)},`;
+    let group = this.#groups.get(key);
+    if (group !== undefined) {
+      this.#groups.delete(key); // re-inserted below: most recently used last
+    } else {
+      group = this.device.createBindGroup({
+        layout: this.#layout(inputs.length, outputs.length).group,
+        entries: [
+          ...[...inputs, ...outputs].map((buffer, i) => ({ binding: i, resource: { buffer } })),
+          {
+            binding: inputs.length + outputs.length,
+            resource: { buffer: this.#uniformBuffer, offset: 0, size: UNIFORM_SLOT_BYTES },
+          },
+        ],
+      });
+      if (this.#groups.size >= BIND_GROUP_CACHE) {
+        this.#groups.delete(this.#groups.keys().next().value!);
+      }
+    }
+    this.#groups.set(key, group);
+    return group;
+  }
+
+  /** A number per buffer object (buffers are never reused after destroy, so ids stay unique). */
+  #bufferId(b: GPUBuffer): number {
+    let id = this.#bufferIds.get(b);
+    if (id === undefined) this.#bufferIds.set(b, id = this.#nextBufferId++);
+    return id;
+  }
+
   #layout(nIn: number, nOut: number) {
     const key = `${nIn},${nOut}`;
     let layout = this.#layouts.get(key);
@@ -300,7 +332,8 @@ export class GpuRuntime {
       entries.push({
         binding: nIn + nOut,
         visibility: GPUShaderStage.COMPUTE,
-        buffer: { type: "uniform" },
+        // one bind group serves every slot of the ring: the slot is a dynamic offset
+        buffer: { type: "uniform", hasDynamicOffset: true },
       });
       const group = this.device.createBindGroupLayout({ entries });
       const pipeline = this.device.createPipelineLayout({ bindGroupLayouts: [group] });
@@ -310,24 +343,38 @@ export class GpuRuntime {
     return layout;
   }
 
-  #pipeline(name: string, code: string, nIn: number, nOut: number): GPUComputePipeline {
-    let pipeline = this.#pipelines.get(code);
+  /**
+   * The pipeline of `k`, found by its body (the same string object dispatch after dispatch, so the
+   * lookup does not rehash it) and a short signature of its bindings and uniforms; the full
+   * source is built only to compile.
+   */
+  #pipelineOf(k: Kernel): GPUComputePipeline {
+    let bySignature = this.#pipelines.get(k.code);
+    if (bySignature === undefined) this.#pipelines.set(k.code, bySignature = new Map());
+    let signature = "";
+    for (const b of k.inputs) signature += `${b.name}:${b.type ?? "f32"},`;
+    signature += "|";
+    for (const b of k.outputs) signature += `${b.name}:${b.type ?? "f32"},`;
+    signature += "|";
+    for (const u of k.uniforms) signature += `${u.name}:${u.type},`;
+    let pipeline = bySignature.get(signature);
     if (pipeline === undefined) {
-      const module = this.device.createShaderModule({ label: name, code });
+      const code = kernelSource(k), cache = bySignature;
+      const module = this.device.createShaderModule({ label: k.name, code });
       this.#checks.push(
         module.getCompilationInfo().then((info) => {
-          const message = formatCompilation(name, code, info);
+          const message = formatCompilation(k.name, code, info);
           // A broken source must report again if dispatched again, not hit the cache.
-          if (message !== null) this.#pipelines.delete(code);
+          if (message !== null) cache.delete(signature);
           return message;
         }),
       );
       pipeline = this.device.createComputePipeline({
-        label: name,
-        layout: this.#layout(nIn, nOut).pipeline,
+        label: k.name,
+        layout: this.#layout(k.inputs.length, k.outputs.length).pipeline,
         compute: { module, entryPoint: "main" },
       });
-      this.#pipelines.set(code, pipeline);
+      bySignature.set(signature, pipeline);
     }
     return pipeline;
   }

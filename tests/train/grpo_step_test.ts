@@ -18,6 +18,7 @@ import { DEFAULT_MATCHING } from "../../rewards/semantic.ts";
 import { totalReward } from "../../rewards/total.ts";
 import { rollout } from "../../diffusion/sampler.ts";
 import { assertClose } from "../_util.ts";
+import { gpu, GPU_TEST, gpuIgnore } from "../kernels/_webgpu.ts";
 import { FakeDataset, testEncoder, testFeaturizer, tinyModel } from "./_grpo_util.ts";
 
 interface Setup {
@@ -215,4 +216,48 @@ Deno.test("policyLoss() gradient matches finite differences of the whole loss", 
     assert.ok(Math.abs(analytic) > 1e-4, `${name} gradient too small to check: ${analytic}`);
   }
   be.destroy();
+});
+
+Deno.test({
+  ...GPU_TEST,
+  name: "policyLoss() and grpoStep() on WebGPU (device loss head) match the CPU",
+  ignore: gpuIgnore,
+  async fn() {
+    const g = await gpu();
+    const run = async (be: Backend) => {
+      const { ctx, sampler } = setup(be, { refSeed: 2 });
+      const batch = sampler.next(1, 2);
+      const N = 2, T = Math.max(...batch.lengths);
+      const text = be.tensor([N, 16], await ctx.featurizer.encode(batch.texts));
+      const r = rollout(ctx.policy, text, batch.lengths, N, T, {
+        plan: ctx.plan,
+        guidance: 2.5,
+        seed: 7,
+        stream: ROLLOUT_STREAM,
+        record: true,
+      });
+      ctx.policy.zeroGrad();
+      const stats = await policyLoss(ctx, r, r.steps, text, batch.lengths, adv, T, true);
+      const grads = new Map<string, Float32Array>();
+      for (const p of ctx.policy.trainable()) grads.set(p.name, await be.read(p.grad));
+      const step = await grpoStep(ctx, sampler.next(2, 2), 0);
+      return { stats, grads, step: step.metrics };
+    };
+    const adv = Float32Array.of(3, -3);
+    const want = await run(createCpuBackend()), got = await run(g);
+    const keys = Object.keys(want.stats) as (keyof typeof want.stats)[];
+    // float32 rollouts on two engines, then float32 vs float64 heads: atol 1e-4, rtol 1e-3.
+    assertClose(keys.map((k) => got.stats[k]), keys.map((k) => want.stats[k]), 1e-4, 1e-3, "stats");
+    assert.ok(want.stats.klPenalty > 0);
+    for (const [name, w] of want.grads) {
+      const scale = w.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      // relative to the tensor's largest entry: atol 1e-3 of it
+      assertClose(got.grads.get(name)!, w, 1e-3 * scale, 1e-3, `grad ${name}`);
+    }
+    // A step on the device: the ratio is 1 up to float32 rounding, the update finite.
+    assert.ok(Math.abs(got.step.mean_ratio - 1) < 1e-6, `mean_ratio ${got.step.mean_ratio}`);
+    assert.equal(got.step.clip_fraction, 0);
+    assert.ok(Number.isFinite(got.step.loss) && got.step.grad_norm > 0);
+    assertClose([got.step.grad_norm], [want.step.grad_norm], 1e-4, 1e-2, "grad_norm");
+  },
 });

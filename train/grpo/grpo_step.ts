@@ -14,7 +14,8 @@
  *        (the weights have not changed yet, so the ratio is exactly 1);
  *      - KL per sample = sum_valid (mean - mean_ref)^2 / (2 std^2 count) (Flow-GRPO's
  *        `mean((mean - mean_ref)^2) / (2 std^2)`);
- *      - `grpoLoss` (clipped surrogate + beta KL) -> dloss/dlogp and dloss/dkl;
+ *      - the loss head (transition_head.ts: clipped surrogate + beta KL, on the device with
+ *        WebGPU so nothing is read back per transition) -> dloss/dlogp and dloss/dkl;
  *      - dmean = dlogp (x' - mean) valid / (std^2 count) + dkl (mean - mean_ref) valid /
  *        (std^2 count), dx0hat = coefX0 dmean, through guidance dcond = s dx0hat,
  *        duncond = (1 - s) dx0hat, backward on the doubled batch.
@@ -36,19 +37,14 @@ import {
   type Rollout,
   rollout,
 } from "../../diffusion/sampler.ts";
-import {
-  logProbBackward,
-  logProbFromSqDist,
-  stepMean,
-  validElementMask,
-} from "../../diffusion/transition.ts";
+import { stepMean, validElementMask } from "../../diffusion/transition.ts";
 import type { TextFeaturizer } from "../../rewards/encoder.ts";
 import type { AdamW } from "../adamw.ts";
 import { groupAdvantages } from "../advantages.ts";
-import { grpoLoss } from "../grpo_loss.ts";
 import { GradClipper } from "../pretrain/clip_grad_norm.ts";
 import type { PromptBatch } from "./prompts.ts";
 import type { RewardFn, StepRewards } from "./rewards.ts";
+import { transitionHead, type UpdateStats } from "./transition_head.ts";
 
 /** Noise stream of step `s`'s rollout: `ROLLOUT_STREAM + s`. */
 export const ROLLOUT_STREAM = 0x47520000; // "GR"
@@ -116,19 +112,6 @@ export function trainedSteps(
   return idx.slice(0, trainSteps).sort((a, b) => a - b).map((i) => all[i]);
 }
 
-/** Policy-loss statistics accumulated over the trained transitions. */
-interface UpdateStats {
-  loss: number;
-  policyLoss: number;
-  klPenalty: number;
-  meanRatio: number;
-  clipFraction: number;
-  approxKl: number;
-  logpCurrent: number;
-  logpRef: number;
-  logpOld: number;
-}
-
 /**
  * Computes the policy loss over `steps` of `r` and, when `backward` is true, accumulates its
  * gradient into the policy (call `zeroGrad()` first). Exposed for gradient checks.
@@ -147,26 +130,22 @@ export async function policyLoss(
   const N = lengths.length, F = policy.nfeats, n = N * T * F, K = steps.length, s = o.guidance;
   const g = guidedBatch(policy, text, lengths, N, T, s);
   const gRef = reference ? guidedBatch(reference, text, lengths, N, T, s) : g;
+  const head = transitionHead({
+    be,
+    lengths,
+    count: r.count,
+    advantages,
+    T,
+    K,
+    clipEpsilon: o.clipEpsilon,
+    klBeta: o.klBeta,
+  });
   const w = be.tensor([N, T * F], validElementMask(lengths, N, T, F)); // (N, T*F)
   const x0hat = be.tensor([N, T, F]), x0Ref = be.tensor([N, T, F]);
   const mean = be.tensor([N, T, F]), meanRef = be.tensor([N, T, F]);
   const dmean = be.tensor([N, T, F]), dkl = be.tensor([N, T, F]);
   const dout = be.tensor([g.B2, T, F]), half = be.tensor([N, T, F]);
-  const rowScale = be.tensor([N * T]);
   const sq = be.tensor([N]), sqRef = be.tensor([N]), klSq = be.tensor([N]);
-  const tLogp = be.tensor([N]), tOld = be.tensor([N]), tAdv = be.tensor([N], advantages);
-  const tKl = be.tensor([N]), tDlogp = be.tensor([N]);
-  const acc: UpdateStats = {
-    loss: 0,
-    policyLoss: 0,
-    klPenalty: 0,
-    meanRatio: 0,
-    clipFraction: 0,
-    approxKl: 0,
-    logpCurrent: 0,
-    logpRef: 0,
-    logpOld: 0,
-  };
   try {
     for (const rec of steps) {
       const st = rec.step;
@@ -187,40 +166,14 @@ export async function policyLoss(
       be.rowSumSqDiff(sq, rec.sample, mean, w, N, T * F);
       be.rowSumSqDiff(sqRef, rec.sample, meanRef, w, N, T * F);
       be.rowSumSqDiff(klSq, mean, meanRef, w, N, T * F);
-      const [sqH, sqRefH, klSqH, oldH] = await Promise.all([
-        be.read(sq),
-        be.read(sqRef),
-        be.read(klSq),
-        be.read(rec.sqDist),
-      ]);
-      const logp = logProbFromSqDist(sqH, r.count, st);
-      const logpRef = logProbFromSqDist(sqRefH, r.count, st);
-      const logpOld = logProbFromSqDist(oldH, r.count, st);
-      const variance = st.std * st.std;
-      const kl = Float32Array.from(klSqH, (v, b) => v / (2 * variance * r.count[b]));
-      be.write(tLogp, Float32Array.from(logp));
-      be.write(tOld, Float32Array.from(logpOld));
-      be.write(tKl, kl);
-      const ls = await grpoLoss(be, tDlogp, tLogp, tOld, tAdv, tKl, N, {
-        clipEpsilon: o.clipEpsilon,
-        klBeta: o.klBeta,
-      });
-      acc.loss += ls.loss / K;
-      acc.policyLoss += ls.policyLoss / K;
-      acc.klPenalty += ls.klPenalty / K;
-      acc.meanRatio += ls.meanRatio / K;
-      acc.clipFraction += ls.clipFraction / K;
-      acc.approxKl += ls.approxKl / K;
-      acc.logpCurrent += mean1(logp) / K;
-      acc.logpRef += mean1(logpRef) / K;
-      acc.logpOld += mean1(logpOld) / K;
+      await head.add({ sq, sqRef, sqOld: rec.sqDist, klSq }, st);
       if (!backward) continue;
 
-      // dmean = (dlogp (x' - mean) + dkl (mean - mean_ref)) valid / (std^2 count), all / K
-      const dlogp = Float64Array.from(await be.read(tDlogp), (v) => v / K);
-      logProbBackward(be, dmean, rec.sample, mean, rowScale, dlogp, lengths, r.count, st, N, T, F);
-      const gk = new Float64Array(N).fill(ls.dkl / K);
-      logProbBackward(be, dkl, mean, meanRef, rowScale, gk, lengths, r.count, st, N, T, F);
+      // dmean = rowLogp (x' - mean) + rowKl (mean - mean_ref), per frame (transition_head.ts)
+      be.axpby(dmean, rec.sample, 1, mean, -1, n);
+      be.scaleRows(dmean, dmean, head.rowLogp, N * T, F);
+      be.axpby(dkl, mean, 1, meanRef, -1, n);
+      be.scaleRows(dkl, dkl, head.rowKl, N * T, F);
       be.axpby(dmean, dmean, 1, dkl, 1, n);
       // x0hat = s cond + (1 - s) uncond, mean = coefX0 x0hat + coefX x (x is a constant sample)
       const c0 = st.coefX0;
@@ -234,33 +187,15 @@ export async function policyLoss(
       }
       policy.backward(dout);
     }
+    return await head.stats();
   } finally {
     freeGuidedBatch(be, g);
     if (gRef !== g) freeGuidedBatch(be, gRef);
-    for (
-      const t of [
-        w,
-        x0hat,
-        x0Ref,
-        mean,
-        meanRef,
-        dmean,
-        dkl,
-        dout,
-        half,
-        rowScale,
-        sq,
-        sqRef,
-        klSq,
-        tLogp,
-        tOld,
-        tAdv,
-        tKl,
-        tDlogp,
-      ]
-    ) be.free(t);
+    head.free();
+    for (const t of [w, x0hat, x0Ref, mean, meanRef, dmean, dkl, dout, half, sq, sqRef, klSq]) {
+      be.free(t);
+    }
   }
-  return acc;
 }
 
 /** Frames of a step's rollout. */
@@ -342,12 +277,6 @@ export async function grpoStep(
     freeRollout(be, r);
     be.free(text);
   }
-}
-
-function mean1(x: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < x.length; i++) s += x[i];
-  return s / x.length;
 }
 
 /** Mean of the finite entries (NaN when there are none). */
