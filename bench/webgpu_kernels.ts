@@ -7,7 +7,9 @@
  * Usage: `deno run -A bench/webgpu_kernels.ts [--batch 8] [--reps 20]` (hardware adapter only).
  */
 import type { Backend, GemmOptions, Tensor } from "../kernels/backend.ts";
-import { createWebGpuBackend } from "../kernels/webgpu_backend.ts";
+import { createWebGpuBackend, type WebGpuBackend } from "../kernels/webgpu_backend.ts";
+import { resolveGemm } from "../kernels/gemm/cpu.ts";
+import { chooseTile, GEMM_TILES, gemmKernel } from "../kernels/gemm/wgsl.ts";
 
 function arg(name: string, fallback: number): number {
   const i = Deno.args.indexOf(name);
@@ -113,6 +115,52 @@ await time(be, "geluForward (R x FF)", 0, () => be.geluForward(h, h, R * FF));
 await time(be, "axpby (R x C)", 0, () => be.axpby(y, x, 1, dx, 1, R * C));
 await time(be, "axpby in place (R x C)", 0, () => be.axpby(y, y, 1, dx, 1, R * C));
 await time(be, "randn (R x C)", 0, () => be.randn(y, R * C, { seed: 2, stream: 3, offset: 0 }));
+/** Every tile on the products of a forward/backward, to check `chooseTile`'s pick. */
+async function tiles(be: WebGpuBackend): Promise<void> {
+  console.log("  gemm tiles (GF/s; * = chooseTile's pick):");
+  const hs = C / NH;
+  const cases: [string, Tensor, Tensor, Tensor, number, number, number, GemmOptions][] = [
+    ["in_proj NT (R x 3C x C)", y3, x, w3, R, 3 * C, C, { transB: true }],
+    ["linear1 NT (R x FF x C)", h, x, w1, R, FF, C, { transB: true }],
+    ["linear2 NT (R x C x FF)", y, h, w2, R, C, FF, { transB: true }],
+    ["dX NN (R x C x FF)", dx, h, w2, R, C, FF, {}],
+    ["dW TN (FF x C x R)", dW1, h, x, FF, C, R, { transA: true }],
+    ["scores NT (T x T x hs, B*NH)", att, qkv, qkv, T, T, hs, {
+      transB: true,
+      batch: B * NH,
+      lda: 3 * C,
+      ldb: 3 * C,
+      strideA: hs,
+      strideB: hs,
+    }],
+    ["att V NN (T x hs x T, B*NH)", out, att, qkv, T, hs, T, {
+      batch: B * NH,
+      ldb: 3 * C,
+      ldc: C,
+      strideB: hs,
+      strideC: hs,
+    }],
+  ];
+  for (const [label, c, a, b, M, N, K, o] of cases) {
+    const g = { M, N, K, ...resolveGemm(M, N, K, o) };
+    const pick = chooseTile(g);
+    const row: string[] = [];
+    for (const tile of GEMM_TILES) {
+      const k = gemmKernel(be.bufferOf(c), be.bufferOf(a), be.bufferOf(b), g, tile);
+      be.dispatch(k);
+      await be.sync();
+      const t0 = performance.now();
+      for (let i = 0; i < reps; i++) be.dispatch(k);
+      await be.sync();
+      const ms = (performance.now() - t0) / reps;
+      const mark = tile === pick ? "*" : " ";
+      row.push(`${tile.tm}x${tile.tn}${mark} ${(2 * M * N * K * g.batch / ms / 1e6).toFixed(0)}`);
+    }
+    console.log(`    ${label.padEnd(30)} ${row.join(" | ")}`);
+  }
+}
+await tiles(be);
+
 const n = 200;
 await time(be, `dispatch overhead: ${n} tiny axpby (per call / ${n})`, 0, () => {
   for (let i = 0; i < n; i++) be.axpby(tiny, tiny, 1, tiny, 1, 4);

@@ -1,10 +1,10 @@
 /**
  * GEMM, WGSL: `C[b] = alpha op(A[b]) op(B[b]) + beta C[b]` with the semantics of `GemmOptions`
  * (kernels/backend.ts; CPU twin `gemmRef` in kernels/gemm/cpu.ts). Tiled: each workgroup of 16x16
- * threads computes a 64x64 tile of C, each thread a 4x4 sub-block held in vec4 registers (rows
- * 4ty..4ty+3, columns tx + 16c, so that stores are coalesced), staging 64x16 panels of A and B in
- * padded workgroup memory. One shader text per transposition pair. The k sum runs in order
- * 0..K-1 for every element: deterministic.
+ * threads computes a 64x64 to 128x128 tile of C (`GemmTile`, chosen from the shape by
+ * `chooseTile`), each thread a 4x4 to 8x8 sub-block held in vec4 registers, staging panels of A
+ * and B as vec4 in padded workgroup memory. One shader text per transposition pair and tile.
+ * The k sum runs in order 0..K-1 for every element, whatever the tile: deterministic.
  *
  * The batch index is split in two levels, `b = outer * inner + i`, each with its own strides, so
  * attention's per-(batch, head) products inside qkv (B, T, 3C) are one dispatch.
@@ -40,77 +40,122 @@ export interface GemmArgs {
   outerStrideC?: number;
 }
 
-const TILE = 64;
-
 /**
- * Staging of one 64x16 panel of op(A) into `As` (BK rows of 16 vec4: As[k * 17 + g] holds rows
- * 4g..4g+3 of column k; the stride 17 keeps the transposing stores free of bank conflicts) and
- * one 16x64 panel of op(B) into `Bs` (BK rows of 65 floats, padded likewise). Each variant walks
- * the contiguous axis of the stored matrix with consecutive threads, so global loads coalesce.
+ * A workgroup tile: 16x16 threads compute a `tm` x `tn` block of C, each thread a
+ * (tm/16) x (tn/16) sub-block in vec4 registers, staging `bk`-deep panels of op(A) and op(B) in
+ * workgroup memory. Bigger tiles do more arithmetic per workgroup-memory read; smaller ones give
+ * more workgroups to spread over the GPU when C is small.
  */
-function stageA(transA: boolean): string {
-  return transA
-    ? String.raw`
-    { // A stored (K, M): consecutive threads take consecutive groups of 4 rows.
-      let g = li % 16u; let k = li / 16u;
-      let i = row0 + 4u * g; let kk = k0 + k;
-      var v = vec4<f32>(0.0);
-      if (kk < p.K) {
-        let at = baseA + kk * p.lda + i;
-        if (i < p.M) { v.x = a[at]; }
-        if (i + 1u < p.M) { v.y = a[at + 1u]; }
-        if (i + 2u < p.M) { v.z = a[at + 2u]; }
-        if (i + 3u < p.M) { v.w = a[at + 3u]; }
-      }
-      As[k * 17u + g] = v;
-    }`
-    : String.raw`
-    { // A stored (M, K): consecutive threads take consecutive k of 4 rows.
-      let k = li % 16u; let g = li / 16u;
-      let i = row0 + 4u * g; let kk = k0 + k;
-      var v = vec4<f32>(0.0);
-      if (kk < p.K) {
-        let at = baseA + i * p.lda + kk;
-        if (i < p.M) { v.x = a[at]; }
-        if (i + 1u < p.M) { v.y = a[at + p.lda]; }
-        if (i + 2u < p.M) { v.z = a[at + 2u * p.lda]; }
-        if (i + 3u < p.M) { v.w = a[at + 3u * p.lda]; }
-      }
-      As[k * 17u + g] = v;
-    }`;
+export interface GemmTile {
+  tm: 64 | 128;
+  tn: 64 | 128;
+  bk: 8 | 16;
 }
 
-function stageB(transB: boolean): string {
-  return transB
-    ? String.raw`
-    for (var r = 0u; r < 4u; r++) { // B stored (N, K): consecutive threads take consecutive k.
-      let k = li % 16u; let j = li / 16u + 16u * r;
-      let kk = k0 + k; let jj = col0 + j;
-      var v = 0.0;
-      if (kk < p.K && jj < p.N) { v = b[baseB + jj * p.ldb + kk]; }
-      Bs[k * 65u + j] = v;
-    }`
-    : String.raw`
-    for (var r = 0u; r < 4u; r++) { // B stored (K, N): consecutive threads take consecutive j.
-      let j = li % 64u; let k = li / 64u + 4u * r;
-      let kk = k0 + k; let jj = col0 + j;
-      var v = 0.0;
-      if (kk < p.K && jj < p.N) { v = b[baseB + kk * p.ldb + jj]; }
-      Bs[k * 65u + j] = v;
-    }`;
+/** The tiles `gemmKernel` chooses from, largest first. */
+export const GEMM_TILES: readonly GemmTile[] = [
+  { tm: 128, tn: 128, bk: 8 },
+  { tm: 128, tn: 64, bk: 16 },
+  { tm: 64, tn: 128, bk: 16 },
+  { tm: 64, tn: 64, bk: 16 },
+];
+
+/**
+ * Workgroups a dispatch should have before a larger tile is worth it: below this, the GPU would
+ * sit partly idle and the smaller tile's extra parallelism wins.
+ */
+const MIN_WORKGROUPS = 264;
+
+/** Workgroups of a product with `tile`. */
+function workgroups(g: GemmArgs, tile: GemmTile): number {
+  return Math.ceil(g.M / tile.tm) * Math.ceil(g.N / tile.tn) * g.batch;
 }
 
 /**
- * The kernel source of one transposition variant (the transpositions are baked into the text:
- * four cached pipelines, no per-element branches). Thread (tx, ty) of the 16x16 workgroup owns
- * rows 4ty..4ty+3 and columns tx + 16c of the 64x64 tile, in four vec4 accumulators (registers:
- * no dynamically indexed arrays, which drivers may place in slow local memory).
+ * The tile of a product: the largest one that still gives `MIN_WORKGROUPS` workgroups, else the
+ * smallest. A function of the shape only, so a given product always runs the same code.
  */
-function gemmSource(transA: boolean, transB: boolean): string {
-  return String.raw`
-const BK = 16u;
-var<workgroup> As: array<vec4<f32>, 272>; // (BK, 17) groups of 4 rows
-var<workgroup> Bs: array<f32, 1040>;      // (BK, 65) columns
+export function chooseTile(g: GemmArgs): GemmTile {
+  for (const tile of GEMM_TILES) if (workgroups(g, tile) >= MIN_WORKGROUPS) return tile;
+  return GEMM_TILES[GEMM_TILES.length - 1];
+}
+
+/** "x", "y", "z", "w": the components of a vec4. */
+const LANE = ["x", "y", "z", "w"];
+
+/**
+ * Staging of one (tm, bk) panel of op(A) into `As` (bk rows of tm/4 + 1 vec4: As[k * SA + g]
+ * holds rows 4g..4g+3 of column k; the extra vec4 per row keeps the transposing stores free of
+ * bank conflicts). Consecutive threads walk the contiguous axis of the stored matrix, so global
+ * loads coalesce; elements outside the matrix are staged as 0.
+ */
+function stageA(transA: boolean, t: GemmTile): string {
+  const units = (t.tm / 4) * t.bk;
+  const at = (r: number) =>
+    transA ? `baseA + kk * p.lda + i + ${r}u` : `baseA + (i + ${r}u) * p.lda + kk`;
+  const unit = transA
+    ? `let g = u % ${t.tm / 4}u; let k = u / ${t.tm / 4}u; // A stored (K, M): along rows`
+    : `let k = u % ${t.bk}u; let g = u / ${t.bk}u; // A stored (M, K): along k`;
+  return `
+    for (var u = li; u < ${units}u; u += 256u) {
+      ${unit}
+      let i = row0 + 4u * g; let kk = k0 + k;
+      var v = vec4<f32>(0.0);
+      if (kk < p.K) {
+${LANE.map((c, r) => `        if (i + ${r}u < p.M) { v.${c} = a[${at(r)}]; }`).join("\n")}
+      }
+      As[k * SA + g] = v;
+    }`;
+}
+
+/** Staging of one (bk, tn) panel of op(B) into `Bs` (bk rows of tn/4 + 1 vec4), like `stageA`. */
+function stageB(transB: boolean, t: GemmTile): string {
+  const units = (t.tn / 4) * t.bk;
+  const at = (r: number) =>
+    transB ? `baseB + (j + ${r}u) * p.ldb + kk` : `baseB + kk * p.ldb + j + ${r}u`;
+  const unit = transB
+    ? `let k = u % ${t.bk}u; let g = u / ${t.bk}u; // B stored (N, K): along k`
+    : `let g = u % ${t.tn / 4}u; let k = u / ${t.tn / 4}u; // B stored (K, N): along columns`;
+  return `
+    for (var u = li; u < ${units}u; u += 256u) {
+      ${unit}
+      let j = col0 + 4u * g; let kk = k0 + k;
+      var v = vec4<f32>(0.0);
+      if (kk < p.K) {
+${LANE.map((c, r) => `        if (j + ${r}u < p.N) { v.${c} = b[${at(r)}]; }`).join("\n")}
+      }
+      Bs[k * SB + g] = v;
+    }`;
+}
+
+/**
+ * The kernel source of one transposition pair and tile (baked into the text: a pipeline per
+ * variant, no per-element branches). Thread (tx, ty) owns the row groups ty + 16i (4 rows each)
+ * and the column groups tx + 16j (4 columns each) of the tile, one vec4 accumulator per row and
+ * column group: registers only, every loop over them unrolled in the text (drivers may put
+ * dynamically indexed arrays in slow local memory).
+ */
+function gemmSource(transA: boolean, transB: boolean, t: GemmTile): string {
+  const ra = t.tm / 64, rb = t.tn / 64; // vec4 row groups, column groups per thread
+  const rows = [...Array(4 * ra).keys()], cols = [...Array(rb).keys()];
+  const acc = (r: number, j: number) => `acc${r}_${j}`;
+  const decl = rows.flatMap((r) => cols.map((j) => `  var ${acc(r, j)} = vec4<f32>(0.0);`));
+  const loadA = [...Array(ra).keys()].map((i) => `      let a${i} = As[k * SA + ty + ${16 * i}u];`);
+  const loadB = cols.map((j) => `      let b${j} = Bs[k * SB + tx + ${16 * j}u];`);
+  const fma = rows.flatMap((r) =>
+    cols.map((j) => `      ${acc(r, j)} += a${r >> 2}.${LANE[r & 3]} * b${j};`)
+  );
+  const stores = rows.flatMap((r) =>
+    cols.map((j) =>
+      `  store4(baseC, row0 + 4u * (ty + ${16 * (r >> 2)}u) + ${r & 3}u, ` +
+      `col0 + 4u * (tx + ${16 * j}u), ${acc(r, j)});`
+    )
+  );
+  return `
+const SA = ${t.tm / 4 + 1}u; // vec4 per staged row of A (tm/4 + 1 padding)
+const SB = ${t.tn / 4 + 1}u;
+var<workgroup> As: array<vec4<f32>, ${(t.tm / 4 + 1) * t.bk}>; // (bk, SA)
+var<workgroup> Bs: array<vec4<f32>, ${(t.tn / 4 + 1) * t.bk}>; // (bk, SB)
 
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u,
@@ -120,42 +165,29 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   let baseA = p.offsetA + outer * p.outerStrideA + inner * p.strideA;
   let baseB = p.offsetB + outer * p.outerStrideB + inner * p.strideB;
   let baseC = p.offsetC + outer * p.outerStrideC + inner * p.strideC;
-  let row0 = wg.y * 64u;
-  let col0 = wg.x * 64u;
+  let row0 = wg.y * ${t.tm}u;
+  let col0 = wg.x * ${t.tn}u;
   let tx = lid.x;
   let ty = lid.y;
-  var acc0 = vec4<f32>(0.0);
-  var acc1 = vec4<f32>(0.0);
-  var acc2 = vec4<f32>(0.0);
-  var acc3 = vec4<f32>(0.0);
-  for (var k0 = 0u; k0 < p.K; k0 += BK) {
-    ${stageA(transA)}
-    ${stageB(transB)}
+${decl.join("\n")}
+  for (var k0 = 0u; k0 < p.K; k0 += ${t.bk}u) {${stageA(transA, t)}${stageB(transB, t)}
     workgroupBarrier();
     // k runs in order 0..K-1 for every element: deterministic.
-    for (var k = 0u; k < BK; k++) {
-      let av = As[k * 17u + ty];
-      let bo = k * 65u + tx;
-      let bv = vec4<f32>(Bs[bo], Bs[bo + 16u], Bs[bo + 32u], Bs[bo + 48u]);
-      acc0 += av.x * bv;
-      acc1 += av.y * bv;
-      acc2 += av.z * bv;
-      acc3 += av.w * bv;
+    for (var k = 0u; k < ${t.bk}u; k++) {
+${loadA.join("\n")}
+${loadB.join("\n")}
+${fma.join("\n")}
     }
     workgroupBarrier();
   }
-  let i0 = row0 + 4u * ty;
-  store(baseC, i0, col0 + tx, acc0);
-  store(baseC, i0 + 1u, col0 + tx, acc1);
-  store(baseC, i0 + 2u, col0 + tx, acc2);
-  store(baseC, i0 + 3u, col0 + tx, acc3);
+${stores.join("\n")}
 }
 
-// Row i, columns j + 16c of C.
-fn store(baseC: u32, i: u32, j: u32, v: vec4<f32>) {
+// Row i, columns j..j+3 of C.
+fn store4(baseC: u32, i: u32, j: u32, v: vec4<f32>) {
   if (i >= p.M) { return; }
   for (var c = 0u; c < 4u; c++) {
-    let jj = j + 16u * c;
+    let jj = j + c;
     if (jj < p.N) {
       let ci = baseC + i * p.ldc + jj;
       // beta = 0 must not read C: stale NaNs would survive 0 * NaN.
@@ -172,23 +204,29 @@ fn store(baseC: u32, i: u32, j: u32, v: vec4<f32>) {
 
 const SOURCES = new Map<string, string>();
 
-/** The cached source of a transposition variant. */
-function gemmCode(transA: boolean, transB: boolean): string {
-  const key = `${transA ? "T" : "N"}${transB ? "T" : "N"}`;
+/** The cached source of a transposition pair and tile. */
+function gemmCode(transA: boolean, transB: boolean, t: GemmTile): string {
+  const key = `${transA ? "T" : "N"}${transB ? "T" : "N"}${t.tm}x${t.tn}x${t.bk}`;
   let code = SOURCES.get(key);
   if (code === undefined) {
-    code = gemmSource(transA, transB);
+    code = gemmSource(transA, transB, t);
     SOURCES.set(key, code);
   }
   return code;
 }
 
-/** The GEMM kernel writing `c` from `a` and `b`. */
-export function gemmKernel(c: GPUBuffer, a: GPUBuffer, b: GPUBuffer, g: GemmArgs): Kernel {
+/** The GEMM kernel writing `c` from `a` and `b`; `tile` defaults to `chooseTile(g)`. */
+export function gemmKernel(
+  c: GPUBuffer,
+  a: GPUBuffer,
+  b: GPUBuffer,
+  g: GemmArgs,
+  tile: GemmTile = chooseTile(g),
+): Kernel {
   const inner = g.inner ?? g.batch;
   return {
-    name: `gemm_${g.transA ? "t" : "n"}${g.transB ? "t" : "n"}`,
-    code: gemmCode(g.transA, g.transB),
+    name: `gemm_${g.transA ? "t" : "n"}${g.transB ? "t" : "n"}_${tile.tm}x${tile.tn}`,
+    code: gemmCode(g.transA, g.transB, tile),
     inputs: [{ name: "a", buffer: a }, { name: "b", buffer: b }],
     outputs: [{ name: "c_out", buffer: c }],
     uniforms: [
@@ -211,6 +249,6 @@ export function gemmKernel(c: GPUBuffer, a: GPUBuffer, b: GPUBuffer, g: GemmArgs
       u32("outerStrideB", g.outerStrideB ?? 0),
       u32("outerStrideC", g.outerStrideC ?? 0),
     ],
-    grid: [Math.ceil(g.N / TILE), Math.ceil(g.M / TILE), g.batch],
+    grid: [Math.ceil(g.N / tile.tn), Math.ceil(g.M / tile.tm), g.batch],
   };
 }

@@ -1,7 +1,8 @@
 /** WGSL GEMM against the reference loops `gemmRef` (float64 accumulation). */
 import assert from "node:assert/strict";
 import type { GemmOptions } from "../../kernels/backend.ts";
-import { gemmRef } from "../../kernels/gemm/cpu.ts";
+import { gemmRef, resolveGemm } from "../../kernels/gemm/cpu.ts";
+import { chooseTile, GEMM_TILES, gemmKernel } from "../../kernels/gemm/wgsl.ts";
 import { assertClose } from "../_util.ts";
 import { gpu, GPU_TEST, gpuIgnore, uniform } from "./_webgpu.ts";
 
@@ -131,4 +132,58 @@ Deno.test({
     be.gemm(c2, a, b, M, N, K);
     assert.deepEqual(await be.read(c1), await be.read(c2));
   },
+});
+
+Deno.test({
+  ...GPU_TEST,
+  name: "every GEMM tile matches gemmRef for every transpose, batched, with ragged edges",
+  ignore: gpuIgnore,
+  async fn() {
+    const be = await gpu();
+    // Partial tiles of 128 and 64 on both axes, a partial last k panel (8 and 16 per panel),
+    // two batch entries at offsets.
+    const M = 141, N = 133, K = 45, batch = 2;
+    let seed = 31;
+    for (const tile of GEMM_TILES) {
+      for (const transA of [false, true]) {
+        for (const transB of [false, true]) {
+          const opts: GemmOptions = {
+            transA,
+            transB,
+            alpha: 0.5,
+            beta: 0.25,
+            batch,
+            offsetA: 3,
+            offsetB: 5,
+            offsetC: 7,
+          };
+          const g = resolveGemm(M, N, K, opts);
+          const a = uniform(3 + batch * M * K, seed++), b = uniform(5 + batch * K * N, seed++);
+          const c0 = uniform(7 + batch * M * N, seed++);
+          const [ga, gb, gc] = [a, b, c0].map((x) => be.tensor([x.length], x));
+          be.dispatch(
+            gemmKernel(be.bufferOf(gc), be.bufferOf(ga), be.bufferOf(gb), { M, N, K, ...g }, tile),
+          );
+          const want = Float32Array.from(c0);
+          gemmRef(want, a, b, M, N, K, opts);
+          const label = `tile ${tile.tm}x${tile.tn}x${tile.bk} transA ${transA} transB ${transB}`;
+          assertClose(await be.read(gc), want, ATOL, RTOL, label);
+          for (const t of [ga, gb, gc]) be.free(t);
+        }
+      }
+    }
+  },
+});
+
+Deno.test("chooseTile() takes 128x128 for large products and 64x64 for small ones", () => {
+  const args = (M: number, N: number, batch = 1) => ({
+    M,
+    N,
+    K: 64,
+    ...resolveGemm(M, N, 64, { batch }),
+  });
+  assert.deepEqual(chooseTile(args(4096, 4096)), { tm: 128, tn: 128, bk: 8 });
+  assert.deepEqual(chooseTile(args(100, 100)), { tm: 64, tn: 64, bk: 16 });
+  // attention's per-head products: many batch entries make up for small matrices
+  assert.deepEqual(chooseTile(args(197, 197, 32)).tm, 64);
 });
