@@ -213,11 +213,11 @@ function resetProcessPeak(): boolean {
   }
 }
 
-/** Our milliseconds for one step (minimum over reps after a warm-up) and the engine peak. */
-async function timeOurs(
+/** A GRPO step context of case `k` on `be` (random weights), its prompt batch, and its teardown. */
+export function grpoBenchContext(
   be: Backend,
   k: GrpoBenchCase,
-): Promise<{ ms: number; trained: number; peak: number }> {
+): { ctx: GrpoStepContext; batch: PromptBatch; destroy: () => void } {
   const N = k.B * k.G, h = GRPO_BENCH_HPARAMS;
   const plan = { maxBatch: 2 * N, maxFrames: k.T };
   const policy = MdmDenoiser.random(be, k.config, 1, { ...plan, training: "full" });
@@ -243,8 +243,24 @@ async function timeOurs(
       frames: k.T,
     },
   };
-  const batch = promptBatch(k.B, k.G, k.T);
   rewardBackend = be;
+  return {
+    ctx,
+    batch: promptBatch(k.B, k.G, k.T),
+    destroy() {
+      rewardBackend = null;
+      policy.destroy();
+      reference.destroy();
+    },
+  };
+}
+
+/** Our milliseconds for one step (minimum over reps after a warm-up) and the engine peak. */
+async function timeOurs(
+  be: Backend,
+  k: GrpoBenchCase,
+): Promise<{ ms: number; trained: number; peak: number }> {
+  const { ctx, batch, destroy } = grpoBenchContext(be, k);
   try {
     await grpoStep(ctx, batch, 0); // warm-up: JIT, pipelines, scratch pools
     await be.sync();
@@ -258,9 +274,7 @@ async function timeOurs(
     }
     return { ms: best, trained, peak: be.memory().peakBytes };
   } finally {
-    rewardBackend = null;
-    policy.destroy();
-    reference.destroy();
+    destroy();
   }
 }
 

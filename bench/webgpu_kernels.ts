@@ -1,23 +1,34 @@
 /**
  * Per-kernel timings of the WebGPU backend at the official MDM shapes (latent 512, 4 heads,
  * 197 tokens, CFG batch 8, ff 1024), to see where a forward/backward spends its GPU time.
- * Each op is queued `reps` times and timed with one `sync()`; the dispatch overhead is measured
+ * Each op is queued `reps` times and timed with one `sync()` (less the time of an empty one); the
+ * dispatch overhead is measured
  * with tiny element-wise ops. Prints milliseconds per call and GFLOP/s for the products.
  *
- * Usage: `deno run -A bench/webgpu_kernels.ts [--batch 8] [--reps 20]` (hardware adapter only).
+ * Usage: `deno run -A bench/webgpu_kernels.ts [--batch 8] [--reps 100]` (hardware adapter only).
  */
 import type { Backend, GemmOptions, Tensor } from "../kernels/backend.ts";
 import { createWebGpuBackend, type WebGpuBackend } from "../kernels/webgpu_backend.ts";
 import { resolveGemm } from "../kernels/gemm/cpu.ts";
-import { chooseTile, GEMM_TILES, gemmKernel } from "../kernels/gemm/wgsl.ts";
+import {
+  chooseSplit,
+  chooseTile,
+  GEMM_TILES,
+  gemmKernel,
+  splitOf,
+  splitReduceKernel,
+} from "../kernels/gemm/wgsl.ts";
 
 function arg(name: string, fallback: number): number {
   const i = Deno.args.indexOf(name);
   return i >= 0 ? Number(Deno.args[i + 1]) : fallback;
 }
 
-const B = arg("--batch", 8), reps = arg("--reps", 20);
+const B = arg("--batch", 8), reps = arg("--reps", 100);
 const T = 197, C = 512, NH = 4, FF = 1024, R = B * T;
+
+/** Milliseconds of a `sync()` with nothing queued: subtracted from every timing below. */
+let syncFloor = 0;
 
 async function time(be: Backend, label: string, flops: number, run: () => void): Promise<void> {
   run();
@@ -25,13 +36,22 @@ async function time(be: Backend, label: string, flops: number, run: () => void):
   const t0 = performance.now();
   for (let i = 0; i < reps; i++) run();
   await be.sync();
-  const ms = (performance.now() - t0) / reps;
+  const ms = Math.max(performance.now() - t0 - syncFloor, 0) / reps;
   const gf = flops > 0 ? `${(flops / ms / 1e6).toFixed(0).padStart(6)} GF/s` : "";
   console.log(`  ${label.padEnd(44)} ${ms.toFixed(3).padStart(9)} ms ${gf}`);
 }
 
 const be = await createWebGpuBackend();
-console.log(`webgpu kernels on ${be.describe()}: B ${B}, T ${T}, C ${C}, reps ${reps}`);
+{
+  await be.sync();
+  const t0 = performance.now();
+  for (let i = 0; i < 10; i++) await be.sync();
+  syncFloor = (performance.now() - t0) / 10;
+}
+console.log(
+  `webgpu kernels on ${be.describe()}: B ${B}, T ${T}, C ${C}, reps ${reps} ` +
+    `(net of an empty sync, ${syncFloor.toFixed(2)} ms)`,
+);
 const t = (...shape: number[]): Tensor => {
   const x = be.tensor(shape);
   be.randn(x, x.size, { seed: 1, stream: shape.length, offset: 0 });
@@ -141,20 +161,40 @@ async function tiles(be: WebGpuBackend): Promise<void> {
       strideC: hs,
     }],
   ];
+  /** GF/s of `dispatchAll` (which queues one product) over `reps` repetitions. */
+  const rate = async (flop: number, dispatchAll: () => void): Promise<string> => {
+    dispatchAll();
+    await be.sync();
+    const t0 = performance.now();
+    for (let i = 0; i < reps; i++) dispatchAll();
+    await be.sync();
+    const ms = Math.max(performance.now() - t0 - syncFloor, 1e-6) / reps;
+    return (flop / ms / 1e6).toFixed(0);
+  };
   for (const [label, c, a, b, M, N, K, o] of cases) {
     const g = { M, N, K, ...resolveGemm(M, N, K, o) };
-    const pick = chooseTile(g);
+    const pick = chooseTile(g), split = chooseSplit(g, pick);
+    const flop = 2 * M * N * K * g.batch;
+    const [bc, ba, bb] = [c, a, b].map((t) => be.bufferOf(t));
     const row: string[] = [];
     for (const tile of GEMM_TILES) {
-      const k = gemmKernel(be.bufferOf(c), be.bufferOf(a), be.bufferOf(b), g, tile);
-      be.dispatch(k);
-      await be.sync();
-      const t0 = performance.now();
-      for (let i = 0; i < reps; i++) be.dispatch(k);
-      await be.sync();
-      const ms = (performance.now() - t0) / reps;
-      const mark = tile === pick ? "*" : " ";
-      row.push(`${tile.tm}x${tile.tn}${mark} ${(2 * M * N * K * g.batch / ms / 1e6).toFixed(0)}`);
+      const k = gemmKernel(bc, ba, bb, g, { tile });
+      const mark = tile === pick && split.splits === 1 ? "*" : " ";
+      row.push(`${tile.tm}x${tile.tn}${mark} ${await rate(flop, () => be.dispatch(k))}`);
+    }
+    // split-K with the picked tile: partial products, then the ordered reduction
+    if (g.batch === 1 && K >= 512) {
+      const part = be.tensor([8 * M * N]);
+      for (const want of [2, 4, 6, 8]) {
+        const s = splitOf(K, want);
+        const k = gemmKernel(be.bufferOf(part), ba, bb, g, { tile: pick, split: s });
+        const r = splitReduceKernel(bc, be.bufferOf(part), g, s.splits);
+        const mark = s.splits === split.splits ? "*" : " ";
+        row.push(
+          `split ${s.splits}${mark} ${await rate(flop, () => (be.dispatch(k), be.dispatch(r)))}`,
+        );
+      }
+      be.free(part);
     }
     console.log(`    ${label.padEnd(30)} ${row.join(" | ")}`);
   }

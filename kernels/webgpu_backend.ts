@@ -14,7 +14,13 @@ import type {
   Tensor,
 } from "./backend.ts";
 import { resolveGemm } from "./gemm/cpu.ts";
-import { type GemmArgs, gemmKernel } from "./gemm/wgsl.ts";
+import {
+  chooseSplit,
+  chooseTile,
+  type GemmArgs,
+  gemmKernel,
+  splitReduceKernel,
+} from "./gemm/wgsl.ts";
 import {
   biasAddKernel,
   columnAccumulateKernel,
@@ -39,6 +45,8 @@ import {
   copy2dKernel,
   fillKernel,
   gatherRowsKernel,
+  ROW_CHUNK,
+  rowChunkSumKernel,
   rowSumSqDiffKernel,
   scaleRowsKernel,
 } from "./elementwise/wgsl.ts";
@@ -109,6 +117,8 @@ export class WebGpuBackend implements Backend {
   readonly adapter: AdapterDescription | null;
   /** Bound where a kernel's optional operand is absent (never read). */
   #placeholder: GPUBuffer;
+  /** Split-K scratch (`#splitScratch`), created on first use. */
+  #split: GPUBuffer | null = null;
   #destroyed = false;
   /** Tensors not freed yet: `destroy()` releases their buffers. */
   #live = new Set<GpuTensor>();
@@ -258,9 +268,12 @@ export class WebGpuBackend implements Backend {
     const x = this.#need(a, R * C, "rowSumSqDiff", "a");
     const y = this.#need(b, R * C, "rowSumSqDiff", "b");
     const wt = w === null ? null : this.#need(w, R * C, "rowSumSqDiff", "w");
+    // long rows: chunk sums (R, chunks) first, then each row's chunks in order
+    const chunks = Math.max(1, Math.ceil(C / ROW_CHUNK));
+    const part = chunks === 1 ? o.buffer : this.runtime.temp(R * chunks * 4);
     this.runtime.dispatch(
       rowSumSqDiffKernel(
-        o.buffer,
+        part,
         x.buffer,
         y.buffer,
         wt?.buffer ?? this.#placeholder,
@@ -269,6 +282,7 @@ export class WebGpuBackend implements Backend {
         C,
       ),
     );
+    if (chunks > 1) this.runtime.dispatch(rowChunkSumKernel(o.buffer, part, R, chunks));
   }
 
   gatherRows(out: Tensor, table: Tensor, index: Int32Array, C: number): void {
@@ -291,6 +305,20 @@ export class WebGpuBackend implements Backend {
   // ---- matmul ------------------------------------------------------------------------------
 
   gemm(c: Tensor, a: Tensor, b: Tensor, M: number, N: number, K: number, opts?: GemmOptions): void {
+    this.#checkedGemm(c, a, b, M, N, K, opts, null);
+  }
+
+  /** `gemm` with an optional bias (N) added to every row of C in the same pass. */
+  #checkedGemm(
+    c: Tensor,
+    a: Tensor,
+    b: Tensor,
+    M: number,
+    N: number,
+    K: number,
+    opts: GemmOptions | undefined,
+    bias: GPUBuffer | null,
+  ): void {
     const g = resolveGemm(M, N, K, opts);
     if (![M, N, K, g.batch, g.lda, g.ldb, g.ldc].every(isCount)) {
       throw new RangeError(`Cannot gemm: dimensions must be counts (M ${M}, N ${N}, K ${K})`);
@@ -312,7 +340,7 @@ export class WebGpuBackend implements Backend {
       "b",
     );
     const tc = this.#need(c, last(g.offsetC, g.strideC, M, N, g.ldc), "gemm", "c");
-    this.#gemm(tc.buffer, ta.buffer, tb.buffer, { M, N, K, ...g });
+    this.#gemm(tc.buffer, ta.buffer, tb.buffer, { M, N, K, ...g }, bias);
   }
 
   // ---- linear ------------------------------------------------------------------------------
@@ -326,13 +354,9 @@ export class WebGpuBackend implements Backend {
     C: number,
     OC: number,
   ): void {
-    // out (N, OC) = inp (N, C) @ weight (OC, C)^T
-    this.gemm(out, inp, weight, N, OC, C, { transB: true });
-    if (bias !== null) {
-      const o = this.#need(out, N * OC, "linearForward", "out");
-      const bs = this.#need(bias, OC, "linearForward", "bias");
-      this.runtime.dispatch(biasAddKernel(o.buffer, bs.buffer, N, OC));
-    }
+    // out (N, OC) = inp (N, C) @ weight (OC, C)^T + bias, the bias added by the product itself
+    const bs = bias === null ? null : this.#need(bias, OC, "linearForward", "bias").buffer;
+    this.#checkedGemm(out, inp, weight, N, OC, C, { transB: true }, bs);
   }
 
   linearBackward(
@@ -627,6 +651,7 @@ export class WebGpuBackend implements Backend {
     this.#destroyed = true;
     this.runtime.destroy();
     this.#placeholder.destroy();
+    this.#split?.destroy();
   }
 
   // ---- beyond the interface: debug kernels and interop ------------------------------------
@@ -705,12 +730,38 @@ export class WebGpuBackend implements Backend {
     };
   }
 
-  #gemm(c: GPUBuffer, a: GPUBuffer, b: GPUBuffer, g: GemmArgs): void {
+  #gemm(
+    c: GPUBuffer,
+    a: GPUBuffer,
+    b: GPUBuffer,
+    g: GemmArgs,
+    bias: GPUBuffer | null = null,
+  ): void {
     if (g.M === 0 || g.N === 0 || g.batch === 0) return;
     if (g.batch > MAX_BATCH) {
       throw new RangeError(`Cannot gemm: batch ${g.batch} exceeds ${MAX_BATCH}`);
     }
-    this.runtime.dispatch(gemmKernel(c, a, b, g));
+    const tile = chooseTile(g), split = chooseSplit(g, tile);
+    if (split.splits === 1) {
+      this.runtime.dispatch(gemmKernel(c, a, b, g, { tile, bias }));
+      return;
+    }
+    const part = this.#splitScratch(split.splits * g.M * g.N * 4);
+    this.runtime.dispatch(gemmKernel(part, a, b, g, { tile, split }));
+    this.runtime.dispatch(splitReduceKernel(c, part, g, split.splits));
+    if (bias !== null) this.runtime.dispatch(biasAddKernel(c, bias, g.M, g.N));
+  }
+
+  /**
+   * The scratch of split-K partial products, at least `bytes`: one buffer reused by every split
+   * product (dispatches run in order), replaced by a larger one when needed.
+   */
+  #splitScratch(bytes: number): GPUBuffer {
+    if (this.#split === null || this.#split.size < bytes) {
+      if (this.#split !== null) this.runtime.release(this.#split);
+      this.#split = this.runtime.createStorage(bytes, "split-k scratch");
+    }
+    return this.#split;
   }
 }
 

@@ -4,7 +4,7 @@
  * 256-thread workgroups; the row reduction uses one workgroup per row with a fixed-order tree.
  * CPU twin: kernels/elementwise/cpu.ts.
  */
-import { f32, gridRows, gridStride, type Kernel, u32 } from "../webgpu/kernel.ts";
+import { f32, gridStride, type Kernel, MAX_GROUPS, u32 } from "../webgpu/kernel.ts";
 
 function loop(count: string, body: string): string {
   return String.raw`
@@ -152,15 +152,25 @@ export function scaleRowsKernel(
   };
 }
 
+/**
+ * Columns per workgroup of `rowSumSqDiffKernel`: a long row is summed in chunks by separate
+ * workgroups (a few rows of a whole motion each would leave most of the GPU idle), and
+ * `rowChunkSumKernel` adds the chunks of a row in order.
+ */
+export const ROW_CHUNK = 4096;
+
 const ROW_SUM_SQ_DIFF = String.raw`
 var<workgroup> red: array<f32, 256>;
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) li: u32) {
-  for (var r = wg.x; r < p.R; r += nwg.x) {
+  let chunks = nwg.x;
+  let c0 = wg.x * ${ROW_CHUNK}u;
+  let c1 = min(p.C, c0 + ${ROW_CHUNK}u);
+  for (var r = wg.y; r < p.R; r += nwg.y) {
     let base = r * p.C;
     var s = 0.0;
-    for (var c = li; c < p.C; c += 256u) {
+    for (var c = c0 + li; c < c1; c += 256u) {
       let d = a[base + c] - b[base + c];
       let w = select(1.0, wt[base + c], p.hasW != 0u);
       s += w * d * d;
@@ -171,15 +181,16 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
       if (li < k) { red[li] = red[li] + red[li + k]; }
       workgroupBarrier();
     }
-    if (li == 0u) { out[r] = red[0]; }
+    if (li == 0u) { out[r * chunks + wg.x] = red[0]; }
     workgroupBarrier();
   }
 }
 `;
 
 /**
- * `out[r] = sum_c w[r, c] (a[r, c] - b[r, c])^2` over (R, C) → (R); `hasW` false: w = 1 (`w` is
- * then a placeholder and is not read).
+ * `out[r, k] = sum over chunk k of row r of w (a - b)^2`, (R, C) → (R, chunks) with
+ * `chunks = ceil(C / ROW_CHUNK)`: with one chunk, `out` is the (R) result itself; `hasW` false:
+ * w = 1 (`w` is then a placeholder and is not read).
  */
 export function rowSumSqDiffKernel(
   out: GPUBuffer,
@@ -196,7 +207,29 @@ export function rowSumSqDiffKernel(
     inputs: [{ name: "a", buffer: a }, { name: "b", buffer: b }, { name: "wt", buffer: w }],
     outputs: [{ name: "out", buffer: out }],
     uniforms: [u32("R", R), u32("C", C), u32("hasW", hasW ? 1 : 0)],
-    grid: gridRows(R),
+    grid: [Math.max(1, Math.ceil(C / ROW_CHUNK)), Math.min(Math.max(R, 1), MAX_GROUPS), 1],
+  };
+}
+
+const ROW_CHUNK_SUM = loop(
+  "p.R",
+  "var s = 0.0; for (var k = 0u; k < p.chunks; k++) { s += part[i * p.chunks + k]; } out[i] = s;",
+);
+
+/** `out[r] = sum_k part[r, k]` in chunk order over (R, chunks). */
+export function rowChunkSumKernel(
+  out: GPUBuffer,
+  part: GPUBuffer,
+  R: number,
+  chunks: number,
+): Kernel {
+  return {
+    name: "row_chunk_sum",
+    code: ROW_CHUNK_SUM,
+    inputs: [{ name: "part", buffer: part }],
+    outputs: [{ name: "out", buffer: out }],
+    uniforms: [u32("R", R), u32("chunks", chunks)],
+    grid: gridStride(R),
   };
 }
 

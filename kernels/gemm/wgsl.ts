@@ -9,7 +9,7 @@
  * The batch index is split in two levels, `b = outer * inner + i`, each with its own strides, so
  * attention's per-(batch, head) products inside qkv (B, T, 3C) are one dispatch.
  */
-import { f32, type Kernel, u32 } from "../webgpu/kernel.ts";
+import { f32, gridStride, type Kernel, u32 } from "../webgpu/kernel.ts";
 
 /** Fully resolved GEMM arguments (see `resolveGemm` in kernels/gemm/cpu.ts) plus the 2-level batch. */
 export interface GemmArgs {
@@ -50,19 +50,23 @@ export interface GemmTile {
   tm: 64 | 128;
   tn: 64 | 128;
   bk: 8 | 16;
+  /** Load the next panel into registers while computing on the current one. */
+  prefetch?: boolean;
 }
 
-/** The tiles `gemmKernel` chooses from, largest first. */
+/** The tiles `gemmKernel` can run (`chooseTile` picks one). */
 export const GEMM_TILES: readonly GemmTile[] = [
   { tm: 128, tn: 128, bk: 8 },
   { tm: 128, tn: 64, bk: 16 },
   { tm: 64, tn: 128, bk: 16 },
   { tm: 64, tn: 64, bk: 16 },
+  { tm: 64, tn: 128, bk: 16, prefetch: true },
+  { tm: 64, tn: 64, bk: 16, prefetch: true },
 ];
 
 /**
- * Workgroups a dispatch should have before a larger tile is worth it: below this, the GPU would
- * sit partly idle and the smaller tile's extra parallelism wins.
+ * Workgroups below which a product is split along k (`chooseSplit`): about two per streaming
+ * multiprocessor of a large GPU, else part of it sits idle.
  */
 const MIN_WORKGROUPS = 264;
 
@@ -71,61 +75,70 @@ function workgroups(g: GemmArgs, tile: GemmTile): number {
   return Math.ceil(g.M / tile.tm) * Math.ceil(g.N / tile.tn) * g.batch;
 }
 
+const [TILE_128X128, , TILE_64X128, TILE_64X64] = GEMM_TILES;
+
 /**
- * The tile of a product: the largest one that still gives `MIN_WORKGROUPS` workgroups, else the
- * smallest. A function of the shape only, so a given product always runs the same code.
+ * The tile of a product, a function of its shape only (so a product always runs the same code).
+ * Measured on an H200 at the MDM products (bench/webgpu_kernels.ts, B 8, T 197, C 512): 64x128
+ * is fastest for unbatched products that still give it about 200 workgroups (the in_proj and
+ * linear1 forwards: 16.5 and 15.2 TFLOP/s against 15.6 and 13.5 for 64x64); 64x64 for the rest
+ * (the batched attention products, and C with 512 columns); 128x128 lost everywhere there (its
+ * 8x8 per thread leaves too few workgroups) and is kept for products four times larger.
  */
 export function chooseTile(g: GemmArgs): GemmTile {
-  for (const tile of GEMM_TILES) if (workgroups(g, tile) >= MIN_WORKGROUPS) return tile;
-  return GEMM_TILES[GEMM_TILES.length - 1];
+  if (workgroups(g, TILE_128X128) >= 1024) return TILE_128X128;
+  if (g.batch === 1 && workgroups(g, TILE_64X128) >= 192) return TILE_64X128;
+  return TILE_64X64;
 }
 
 /** "x", "y", "z", "w": the components of a vec4. */
 const LANE = ["x", "y", "z", "w"];
 
 /**
- * Staging of one (tm, bk) panel of op(A) into `As` (bk rows of tm/4 + 1 vec4: As[k * SA + g]
- * holds rows 4g..4g+3 of column k; the extra vec4 per row keeps the transposing stores free of
- * bank conflicts). Consecutive threads walk the contiguous axis of the stored matrix, so global
- * loads coalesce; elements outside the matrix are staged as 0.
+ * Staging of one panel of op(A) (tm x bk) or op(B) (bk x tn) into workgroup memory, in vec4
+ * units of 4 rows of A (As[k * SA + g] holds rows 4g..4g+3 of column k) or 4 columns of B
+ * (Bs[k * SB + g]); the extra vec4 per staged row keeps the transposing stores free of bank
+ * conflicts. Consecutive threads walk the contiguous axis of the stored matrix, so global loads
+ * coalesce; elements outside the matrix are staged as 0. Each thread moves `units` vec4 through
+ * registers `ra0..`/`rb0..`: `load` fills them from the panel at k0 = `k0`, `store` writes them
+ * to workgroup memory, so that the next panel's loads can be issued before the current panel's
+ * arithmetic (`GemmTile.prefetch`).
  */
-function stageA(transA: boolean, t: GemmTile): string {
-  const units = (t.tm / 4) * t.bk;
+function panel(side: "A" | "B", trans: boolean, t: GemmTile) {
+  const width = side === "A" ? t.tm : t.tn; // rows of A or columns of B in the panel
+  const groups = width / 4, units = (groups * t.bk) / 256;
+  if (!Number.isInteger(units) || units < 1) {
+    throw new RangeError(`GEMM tile ${t.tm}x${t.tn}x${t.bk}: panel ${side} does not split evenly`);
+  }
+  // Along the stored matrix's contiguous axis: k for A (M, K) and B^T (N, K), else rows/columns.
+  const alongK = side === "A" ? !trans : trans;
+  const unit = alongK
+    ? `let k = u % ${t.bk}u; let g = u / ${t.bk}u;`
+    : `let g = u % ${groups}u; let k = u / ${groups}u;`;
+  const [reg, mat, base, ld, lim, first, store] = side === "A"
+    ? ["ra", "a", "baseA", "p.lda", "p.M", "row0", "As[k * SA + g]"]
+    : ["rb", "b", "baseB", "p.ldb", "p.N", "col0", "Bs[k * SB + g]"];
+  // element r of the unit: row/column x + r at depth kk of the stored matrix
+  const stored = side === "A" ? trans : !trans; // stored (K, width): contiguous along width
   const at = (r: number) =>
-    transA ? `baseA + kk * p.lda + i + ${r}u` : `baseA + (i + ${r}u) * p.lda + kk`;
-  const unit = transA
-    ? `let g = u % ${t.tm / 4}u; let k = u / ${t.tm / 4}u; // A stored (K, M): along rows`
-    : `let k = u % ${t.bk}u; let g = u / ${t.bk}u; // A stored (M, K): along k`;
-  return `
-    for (var u = li; u < ${units}u; u += 256u) {
-      ${unit}
-      let i = row0 + 4u * g; let kk = k0 + k;
+    stored ? `${base} + kk * ${ld} + x + ${r}u` : `${base} + (x + ${r}u) * ${ld} + kk`;
+  const qs = [...Array(units).keys()];
+  return {
+    decl: qs.map((q) => `  var ${reg}${q} = vec4<f32>(0.0);`).join("\n"),
+    load: (k0: string) =>
+      qs.map((q) => `
+    { // ${side} panel at k0 = ${k0}, unit ${q} of this thread
+      let u = li + ${256 * q}u; ${unit}
+      let x = ${first} + 4u * g; let kk = ${k0} + k;
       var v = vec4<f32>(0.0);
-      if (kk < p.K) {
-${LANE.map((c, r) => `        if (i + ${r}u < p.M) { v.${c} = a[${at(r)}]; }`).join("\n")}
+      if (kk < kEnd) {
+${LANE.map((c, r) => `        if (x + ${r}u < ${lim}) { v.${c} = ${mat}[${at(r)}]; }`).join("\n")}
       }
-      As[k * SA + g] = v;
-    }`;
-}
-
-/** Staging of one (bk, tn) panel of op(B) into `Bs` (bk rows of tn/4 + 1 vec4), like `stageA`. */
-function stageB(transB: boolean, t: GemmTile): string {
-  const units = (t.tn / 4) * t.bk;
-  const at = (r: number) =>
-    transB ? `baseB + (j + ${r}u) * p.ldb + kk` : `baseB + kk * p.ldb + j + ${r}u`;
-  const unit = transB
-    ? `let k = u % ${t.bk}u; let g = u / ${t.bk}u; // B stored (N, K): along k`
-    : `let g = u % ${t.tn / 4}u; let k = u / ${t.tn / 4}u; // B stored (K, N): along columns`;
-  return `
-    for (var u = li; u < ${units}u; u += 256u) {
-      ${unit}
-      let j = col0 + 4u * g; let kk = k0 + k;
-      var v = vec4<f32>(0.0);
-      if (kk < p.K) {
-${LANE.map((c, r) => `        if (j + ${r}u < p.N) { v.${c} = b[${at(r)}]; }`).join("\n")}
-      }
-      Bs[k * SB + g] = v;
-    }`;
+      ${reg}${q} = v;
+    }`).join(""),
+    store: qs.map((q) => `
+    { let u = li + ${256 * q}u; ${unit} ${store} = ${reg}${q}; }`).join(""),
+  };
 }
 
 /**
@@ -137,6 +150,7 @@ ${LANE.map((c, r) => `        if (j + ${r}u < p.N) { v.${c} = b[${at(r)}]; }`).j
  */
 function gemmSource(transA: boolean, transB: boolean, t: GemmTile): string {
   const ra = t.tm / 64, rb = t.tn / 64; // vec4 row groups, column groups per thread
+  const pa = panel("A", transA, t), pb = panel("B", transB, t);
   const rows = [...Array(4 * ra).keys()], cols = [...Array(rb).keys()];
   const acc = (r: number, j: number) => `acc${r}_${j}`;
   const decl = rows.flatMap((r) => cols.map((j) => `  var ${acc(r, j)} = vec4<f32>(0.0);`));
@@ -160,19 +174,36 @@ var<workgroup> Bs: array<vec4<f32>, ${(t.tn / 4 + 1) * t.bk}>; // (bk, SB)
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u,
         @builtin(local_invocation_index) li: u32) {
-  let outer = wg.z / p.inner;
-  let inner = wg.z % p.inner;
+  let entry = wg.z / p.splits; // batch entry
+  let slice = wg.z % p.splits; // k slice (split-K: its partial sums go to their own block of C)
+  let outer = entry / p.inner;
+  let inner = entry % p.inner;
   let baseA = p.offsetA + outer * p.outerStrideA + inner * p.strideA;
   let baseB = p.offsetB + outer * p.outerStrideB + inner * p.strideB;
-  let baseC = p.offsetC + outer * p.outerStrideC + inner * p.strideC;
+  let baseC = p.offsetC + outer * p.outerStrideC + inner * p.strideC + slice * p.splitStride;
+  let kBegin = slice * p.kChunk;
+  let kEnd = min(p.K, kBegin + p.kChunk);
   let row0 = wg.y * ${t.tm}u;
   let col0 = wg.x * ${t.tn}u;
   let tx = lid.x;
   let ty = lid.y;
 ${decl.join("\n")}
-  for (var k0 = 0u; k0 < p.K; k0 += ${t.bk}u) {${stageA(transA, t)}${stageB(transB, t)}
-    workgroupBarrier();
-    // k runs in order 0..K-1 for every element: deterministic.
+${pa.decl}
+${pb.decl}
+${t.prefetch ? pa.load("kBegin") + pb.load("kBegin") : ""}
+  for (var k0 = kBegin; k0 < kEnd; k0 += ${t.bk}u) {${
+    t.prefetch ? "" : pa.load("k0") + pb.load("k0")
+  }${pa.store}${pb.store}
+    workgroupBarrier();${
+    t.prefetch
+      ? `
+    if (k0 + ${t.bk}u < kEnd) { // the next panel's loads, in flight during the arithmetic${
+        pa.load(`k0 + ${t.bk}u`)
+      }${pb.load(`k0 + ${t.bk}u`)}
+    }`
+      : ""
+  }
+    // k runs in order through the slice for every element: deterministic.
     for (var k = 0u; k < ${t.bk}u; k++) {
 ${loadA.join("\n")}
 ${loadB.join("\n")}
@@ -191,11 +222,10 @@ fn store4(baseC: u32, i: u32, j: u32, v: vec4<f32>) {
     if (jj < p.N) {
       let ci = baseC + i * p.ldc + jj;
       // beta = 0 must not read C: stale NaNs would survive 0 * NaN.
-      if (p.beta == 0.0) {
-        c_out[ci] = p.alpha * v[c];
-      } else {
-        c_out[ci] = p.alpha * v[c] + p.beta * c_out[ci];
-      }
+      var r = p.alpha * v[c];
+      if (p.beta != 0.0) { r += p.beta * c_out[ci]; }
+      if (p.hasBias != 0u) { r += bias[jj]; } // linear layers: out = inp W^T + bias
+      c_out[ci] = r;
     }
   }
 }
@@ -206,7 +236,8 @@ const SOURCES = new Map<string, string>();
 
 /** The cached source of a transposition pair and tile. */
 function gemmCode(transA: boolean, transB: boolean, t: GemmTile): string {
-  const key = `${transA ? "T" : "N"}${transB ? "T" : "N"}${t.tm}x${t.tn}x${t.bk}`;
+  const key = `${transA ? "T" : "N"}${transB ? "T" : "N"}${t.tm}x${t.tn}x${t.bk}` +
+    (t.prefetch ? "p" : "");
   let code = SOURCES.get(key);
   if (code === undefined) {
     code = gemmSource(transA, transB, t);
@@ -215,32 +246,98 @@ function gemmCode(transA: boolean, transB: boolean, t: GemmTile): string {
   return code;
 }
 
-/** The GEMM kernel writing `c` from `a` and `b`; `tile` defaults to `chooseTile(g)`. */
+/**
+ * How a product splits its k range: `splits` slices of `kChunk` (a multiple of 16) each, whose
+ * partial products are summed by `splitReduceKernel`. 1 slice unless the product is unbatched,
+ * has a long k range and too few workgroups to fill the GPU (weight gradients: C is a weight
+ * matrix, k runs over every token of the batch).
+ */
+export interface SplitK {
+  splits: number;
+  kChunk: number;
+}
+
+/** The split of `g` with `tile` (a function of the shape only: deterministic). */
+export function chooseSplit(g: GemmArgs, tile: GemmTile): SplitK {
+  const groups = workgroups(g, tile);
+  if (g.batch !== 1 || g.K < 2 * SPLIT_MIN_K || groups >= MIN_WORKGROUPS) {
+    return { splits: 1, kChunk: Math.max(g.K, 1) };
+  }
+  const want = Math.min(
+    MAX_SPLITS,
+    Math.floor(g.K / SPLIT_MIN_K),
+    Math.ceil(SPLIT_TARGET_WORKGROUPS / groups),
+  );
+  return splitOf(g.K, want);
+}
+
+/** `want` slices of K, rounded to whole 16-deep panels. */
+export function splitOf(K: number, want: number): SplitK {
+  const kChunk = Math.ceil(K / want / 16) * 16;
+  return { splits: Math.ceil(K / kChunk), kChunk };
+}
+
+/** Shortest k slice worth a workgroup of its own. */
+const SPLIT_MIN_K = 256;
+/** Most slices of one product (each one adds M*N floats of scratch). */
+const MAX_SPLITS = 8;
+/** Workgroups a split product aims at. */
+const SPLIT_TARGET_WORKGROUPS = 2 * MIN_WORKGROUPS;
+
+/** Choices of `gemmKernel` beyond the product itself. */
+export interface GemmKernelOptions {
+  /** Default `chooseTile(g)`. */
+  tile?: GemmTile;
+  /**
+   * Default one slice. With `splits > 1` (unbatched products only) `c` is the (splits, M, N)
+   * scratch of the partial products, each slice's sum unscaled: `splitReduceKernel` forms C.
+   */
+  split?: SplitK;
+  /** (N) added to every row of C after alpha and beta (not with a split). */
+  bias?: GPUBuffer | null;
+}
+
+/** The GEMM kernel writing `c` from `a` and `b`. */
 export function gemmKernel(
   c: GPUBuffer,
   a: GPUBuffer,
   b: GPUBuffer,
   g: GemmArgs,
-  tile: GemmTile = chooseTile(g),
+  o: GemmKernelOptions = {},
 ): Kernel {
+  const tile = o.tile ?? chooseTile(g);
+  const split = o.split ?? { splits: 1, kChunk: Math.max(g.K, 1) };
+  const bias = o.bias ?? null;
   const inner = g.inner ?? g.batch;
+  const partial = split.splits > 1;
+  if (partial && (g.batch !== 1 || bias !== null)) {
+    throw new RangeError(
+      `Cannot split the k range of a batched product or one with a bias (batch ${g.batch})`,
+    );
+  }
   return {
-    name: `gemm_${g.transA ? "t" : "n"}${g.transB ? "t" : "n"}_${tile.tm}x${tile.tn}`,
+    name: `gemm_${g.transA ? "t" : "n"}${g.transB ? "t" : "n"}_${tile.tm}x${tile.tn}` +
+      (tile.prefetch ? "p" : "") + (partial ? "_splitk" : ""),
     code: gemmCode(g.transA, g.transB, tile),
-    inputs: [{ name: "a", buffer: a }, { name: "b", buffer: b }],
+    // without a bias, `a` is bound in its place (never read)
+    inputs: [{ name: "a", buffer: a }, { name: "b", buffer: b }, {
+      name: "bias",
+      buffer: bias ?? a,
+    }],
     outputs: [{ name: "c_out", buffer: c }],
     uniforms: [
       u32("M", g.M),
       u32("N", g.N),
       u32("K", g.K),
-      f32("alpha", g.alpha),
-      f32("beta", g.beta),
+      u32("hasBias", bias === null ? 0 : 1),
+      f32("alpha", partial ? 1 : g.alpha),
+      f32("beta", partial ? 0 : g.beta),
       u32("lda", g.lda),
       u32("ldb", g.ldb),
-      u32("ldc", g.ldc),
+      u32("ldc", partial ? g.N : g.ldc),
       u32("offsetA", g.offsetA),
       u32("offsetB", g.offsetB),
-      u32("offsetC", g.offsetC),
+      u32("offsetC", partial ? 0 : g.offsetC),
       u32("strideA", g.strideA),
       u32("strideB", g.strideB),
       u32("strideC", g.strideC),
@@ -248,7 +345,52 @@ export function gemmKernel(
       u32("outerStrideA", g.outerStrideA ?? 0),
       u32("outerStrideB", g.outerStrideB ?? 0),
       u32("outerStrideC", g.outerStrideC ?? 0),
+      u32("splits", split.splits),
+      u32("kChunk", split.kChunk),
+      u32("splitStride", g.M * g.N),
     ],
-    grid: [Math.ceil(g.N / tile.tn), Math.ceil(g.M / tile.tm), g.batch],
+    grid: [Math.ceil(g.N / tile.tn), Math.ceil(g.M / tile.tm), g.batch * split.splits],
+  };
+}
+
+const SPLIT_REDUCE = String.raw`
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let n = p.M * p.N;
+  for (var e = gid.x; e < n; e += nwg.x * 256u) {
+    var s = 0.0;
+    for (var k = 0u; k < p.splits; k++) { s += part[k * n + e]; } // slices in k order
+    let ci = p.offsetC + (e / p.N) * p.ldc + e % p.N;
+    if (p.beta == 0.0) {
+      c_out[ci] = p.alpha * s;
+    } else {
+      c_out[ci] = p.alpha * s + p.beta * c_out[ci];
+    }
+  }
+}
+`;
+
+/** `C = alpha * sum_s part[s] + beta * C` (slices in order) from the (splits, M, N) scratch. */
+export function splitReduceKernel(
+  c: GPUBuffer,
+  part: GPUBuffer,
+  g: GemmArgs,
+  splits: number,
+): Kernel {
+  return {
+    name: "gemm_splitk_reduce",
+    code: SPLIT_REDUCE,
+    inputs: [{ name: "part", buffer: part }],
+    outputs: [{ name: "c_out", buffer: c }],
+    uniforms: [
+      u32("M", g.M),
+      u32("N", g.N),
+      u32("splits", splits),
+      f32("alpha", g.alpha),
+      f32("beta", g.beta),
+      u32("ldc", g.ldc),
+      u32("offsetC", g.offsetC),
+    ],
+    grid: gridStride(g.M * g.N),
   };
 }

@@ -7,6 +7,7 @@
  * `read()`/`sync()`.
  */
 import { type Kernel, kernelSource, UNIFORM_SLOT_BYTES } from "./kernel.ts";
+import { KernelProfiler, type KernelTime } from "./profiler.ts";
 
 /** Dispatches per submission: also the number of slots of the uniform ring. */
 const BATCH = 512;
@@ -64,6 +65,8 @@ export class GpuRuntime {
   #groups = new Map<string, GPUBindGroup>();
   #bufferIds = new WeakMap<GPUBuffer, number>();
   #nextBufferId = 0;
+  /** Timestamps per dispatch while profiling (`startProfile`). */
+  #profiler: KernelProfiler | null = null;
   #onError = (e: Event) => {
     this.#errors.push((e as GPUUncapturedErrorEvent).error.message);
   };
@@ -179,10 +182,16 @@ export class GpuRuntime {
       }
     });
     const group = this.#bindGroup(inputBuffers, k.outputs.map((b) => b.buffer));
+    if (this.#profiler !== null) {
+      // its own pass, whose beginning and end write timestamps
+      this.#endPass();
+      this.#pass = this.#encoderNow().beginComputePass(this.#profiler.pass(k.name));
+    }
     const pass = this.#passNow();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, group, [base]);
     pass.dispatchWorkgroups(gx, gy, gz);
+    if (this.#profiler !== null) this.#endPass();
   }
 
   /** Submits everything encoded so far. */
@@ -198,7 +207,9 @@ export class GpuRuntime {
         this.#slots * UNIFORM_SLOT_BYTES,
       );
     }
+    const readTimestamps = this.#profiler?.resolve(this.#encoder) ?? null;
     this.device.queue.submit([this.#encoder.finish()]);
+    readTimestamps?.();
     this.#encoder = null;
     this.#slots = 0;
     for (const b of this.#afterFlush) b.destroy();
@@ -242,9 +253,34 @@ export class GpuRuntime {
     await this.#throwErrors();
   }
 
+  /**
+   * Starts timing every dispatch on the GPU (see profiler.ts); false when the device has no
+   * timestamp queries. Work queued before is submitted first, untimed.
+   */
+  startProfile(): boolean {
+    if (!KernelProfiler.supported(this.device)) return false;
+    this.flush();
+    this.#profiler?.destroy();
+    this.#profiler = new KernelProfiler(this.device, BATCH);
+    return true;
+  }
+
+  /** Stops profiling; GPU time per kernel name since `startProfile`, largest first. */
+  async stopProfile(): Promise<KernelTime[]> {
+    const profiler = this.#profiler;
+    if (profiler === null) throw new Error("Cannot stop profiling: it was not started");
+    await this.sync();
+    this.#profiler = null;
+    const report = await profiler.report();
+    profiler.destroy();
+    return report;
+  }
+
   /** Frees the pooled buffers and detaches from the device (which stays, shared). */
   destroy(): void {
     this.flush();
+    this.#profiler?.destroy();
+    this.#profiler = null;
     this.device.removeEventListener("uncapturederror", this.#onError);
     for (const list of this.#tempFree.values()) for (const b of list) b.destroy();
     this.#tempFree.clear();

@@ -2,7 +2,14 @@
 import assert from "node:assert/strict";
 import type { GemmOptions } from "../../kernels/backend.ts";
 import { gemmRef, resolveGemm } from "../../kernels/gemm/cpu.ts";
-import { chooseTile, GEMM_TILES, gemmKernel } from "../../kernels/gemm/wgsl.ts";
+import {
+  chooseSplit,
+  chooseTile,
+  GEMM_TILES,
+  gemmKernel,
+  splitOf,
+  splitReduceKernel,
+} from "../../kernels/gemm/wgsl.ts";
 import { assertClose } from "../_util.ts";
 import { gpu, GPU_TEST, gpuIgnore, uniform } from "./_webgpu.ts";
 
@@ -162,7 +169,9 @@ Deno.test({
           const c0 = uniform(7 + batch * M * N, seed++);
           const [ga, gb, gc] = [a, b, c0].map((x) => be.tensor([x.length], x));
           be.dispatch(
-            gemmKernel(be.bufferOf(gc), be.bufferOf(ga), be.bufferOf(gb), { M, N, K, ...g }, tile),
+            gemmKernel(be.bufferOf(gc), be.bufferOf(ga), be.bufferOf(gb), { M, N, K, ...g }, {
+              tile,
+            }),
           );
           const want = Float32Array.from(c0);
           gemmRef(want, a, b, M, N, K, opts);
@@ -175,7 +184,7 @@ Deno.test({
   },
 });
 
-Deno.test("chooseTile() takes 128x128 for large products and 64x64 for small ones", () => {
+Deno.test("chooseTile() takes 128x128 for huge products, 64x128 for MDM's, 64x64 for small ones", () => {
   const args = (M: number, N: number, batch = 1) => ({
     M,
     N,
@@ -184,6 +193,63 @@ Deno.test("chooseTile() takes 128x128 for large products and 64x64 for small one
   });
   assert.deepEqual(chooseTile(args(4096, 4096)), { tm: 128, tn: 128, bk: 8 });
   assert.deepEqual(chooseTile(args(100, 100)), { tm: 64, tn: 64, bk: 16 });
+  assert.deepEqual(chooseTile(args(1576, 1536)), { tm: 64, tn: 128, bk: 16 });
   // attention's per-head products: many batch entries make up for small matrices
   assert.deepEqual(chooseTile(args(197, 197, 32)).tm, 64);
+});
+
+Deno.test({
+  ...GPU_TEST,
+  name: "split-K products match gemmRef (partial slices, reduce with alpha, beta, ldc, offset)",
+  ignore: gpuIgnore,
+  async fn() {
+    const be = await gpu();
+    // A weight-gradient-like product: small C, long k range, ragged last slice.
+    const M = 70, N = 45, K = 1000;
+    let seed = 51;
+    for (const [transA, transB] of [[true, false], [false, true]]) {
+      for (const splits of [2, 3, 7]) {
+        const opts: GemmOptions = { transA, transB, alpha: 0.5, beta: 1, ldc: 50, offsetC: 3 };
+        const g = { M, N, K, ...resolveGemm(M, N, K, opts) };
+        const split = splitOf(K, splits);
+        assert.equal(split.splits, splits);
+        const a = uniform(M * K, seed++), b = uniform(K * N, seed++);
+        const c0 = uniform(3 + 50 * M, seed++);
+        const [ga, gb, gc] = [a, b, c0].map((x) => be.tensor([x.length], x));
+        const part = be.tensor([splits * M * N]);
+        const tile = chooseTile(g);
+        be.dispatch(
+          gemmKernel(be.bufferOf(part), be.bufferOf(ga), be.bufferOf(gb), g, { tile, split }),
+        );
+        be.dispatch(splitReduceKernel(be.bufferOf(gc), be.bufferOf(part), g, splits));
+        const want = Float32Array.from(c0);
+        gemmRef(want, a, b, M, N, K, opts);
+        // sums of 1000 products of numbers in [-1, 1): atol 1e-4, rtol 1e-4
+        const got = await be.read(gc);
+        assertClose(got, want, 1e-4, 1e-4, `split ${splits} transA ${transA}`);
+        assert.equal(got[0], c0[0]); // outside C (before offsetC) untouched
+        for (const t of [ga, gb, gc, part]) be.free(t);
+      }
+    }
+  },
+});
+
+Deno.test({
+  ...GPU_TEST,
+  name: "gemm() splits the k range of a small unbatched product and matches gemmRef",
+  ignore: gpuIgnore,
+  async fn() {
+    const M = 64, N = 64, K = 1024;
+    const g = { M, N, K, ...resolveGemm(M, N, K, { transA: true }) };
+    assert.ok(chooseSplit(g, chooseTile(g)).splits > 1, "this shape is split");
+    // beta 1 accumulates (a weight gradient); sums of 1024 terms: atol 1e-4, rtol 1e-4
+    const be = await gpu();
+    const a = uniform(M * K, 61), b = uniform(K * N, 62), c0 = uniform(M * N, 63);
+    const [ga, gb, gc] = [a, b, c0].map((x) => be.tensor([x.length], x));
+    be.gemm(gc, ga, gb, M, N, K, { transA: true, beta: 1 });
+    const want = Float32Array.from(c0);
+    gemmRef(want, a, b, M, N, K, { transA: true, beta: 1 });
+    assertClose(await be.read(gc), want, 1e-4, 1e-4, "split gemm");
+    for (const t of [ga, gb, gc]) be.free(t);
+  },
 });

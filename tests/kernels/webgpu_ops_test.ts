@@ -73,6 +73,15 @@ Deno.test({
     be.rowSumSqDiff(out, a, b, null, R, C);
     cpu.rowSumSqDiff(outC, aC, bC, null, R, C);
     await assertTwin(be, out, outC, 1e-4, 1e-5, "rowSumSqDiff");
+    // Rows longer than one chunk (3 chunks of 4096, the last partial): chunk sums, then rows.
+    const L = 2 * 4096 + 1000;
+    const [la, laC] = both(be, [3, L], uniform(3 * L, 8));
+    const [lb, lbC] = both(be, [3, L], uniform(3 * L, 9));
+    const [lo, loC] = both(be, [3]);
+    be.rowSumSqDiff(lo, la, lb, null, 3, L);
+    cpu.rowSumSqDiff(loC, laC, lbC, null, 3, L);
+    // 9192 terms of size <= 4 (sums ~6000): atol 1e-3, rtol 1e-5.
+    await assertTwin(be, lo, loC, 1e-3, 1e-5, "rowSumSqDiff long rows");
 
     const index = Int32Array.from([3, 0, 4, 4, 1, 2, 0]);
     const [g, gC] = both(be, [index.length, C]);
