@@ -50,8 +50,6 @@ export interface GemmTile {
   tm: 64 | 128;
   tn: 64 | 128;
   bk: 8 | 16;
-  /** Load the next panel into registers while computing on the current one. */
-  prefetch?: boolean;
 }
 
 /** The tiles `gemmKernel` can run (`chooseTile` picks one). */
@@ -60,8 +58,6 @@ export const GEMM_TILES: readonly GemmTile[] = [
   { tm: 128, tn: 64, bk: 16 },
   { tm: 64, tn: 128, bk: 16 },
   { tm: 64, tn: 64, bk: 16 },
-  { tm: 64, tn: 128, bk: 16, prefetch: true },
-  { tm: 64, tn: 64, bk: 16, prefetch: true },
 ];
 
 /**
@@ -101,8 +97,8 @@ const LANE = ["x", "y", "z", "w"];
  * conflicts. Consecutive threads walk the contiguous axis of the stored matrix, so global loads
  * coalesce; elements outside the matrix are staged as 0. Each thread moves `units` vec4 through
  * registers `ra0..`/`rb0..`: `load` fills them from the panel at k0 = `k0`, `store` writes them
- * to workgroup memory, so that the next panel's loads can be issued before the current panel's
- * arithmetic (`GemmTile.prefetch`).
+ * to workgroup memory. (Issuing the next panel's loads before the current panel's arithmetic
+ * measured no faster on an H200, so the kernel loads and stores back to back.)
  */
 function panel(side: "A" | "B", trans: boolean, t: GemmTile) {
   const width = side === "A" ? t.tm : t.tn; // rows of A or columns of B in the panel
@@ -190,19 +186,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
 ${decl.join("\n")}
 ${pa.decl}
 ${pb.decl}
-${t.prefetch ? pa.load("kBegin") + pb.load("kBegin") : ""}
-  for (var k0 = kBegin; k0 < kEnd; k0 += ${t.bk}u) {${
-    t.prefetch ? "" : pa.load("k0") + pb.load("k0")
+  for (var k0 = kBegin; k0 < kEnd; k0 += ${t.bk}u) {${pa.load("k0")}${
+    pb.load("k0")
   }${pa.store}${pb.store}
-    workgroupBarrier();${
-    t.prefetch
-      ? `
-    if (k0 + ${t.bk}u < kEnd) { // the next panel's loads, in flight during the arithmetic${
-        pa.load(`k0 + ${t.bk}u`)
-      }${pb.load(`k0 + ${t.bk}u`)}
-    }`
-      : ""
-  }
+    workgroupBarrier();
     // k runs in order through the slice for every element: deterministic.
     for (var k = 0u; k < ${t.bk}u; k++) {
 ${loadA.join("\n")}
@@ -236,8 +223,7 @@ const SOURCES = new Map<string, string>();
 
 /** The cached source of a transposition pair and tile. */
 function gemmCode(transA: boolean, transB: boolean, t: GemmTile): string {
-  const key = `${transA ? "T" : "N"}${transB ? "T" : "N"}${t.tm}x${t.tn}x${t.bk}` +
-    (t.prefetch ? "p" : "");
+  const key = `${transA ? "T" : "N"}${transB ? "T" : "N"}${t.tm}x${t.tn}x${t.bk}`;
   let code = SOURCES.get(key);
   if (code === undefined) {
     code = gemmSource(transA, transB, t);
@@ -260,7 +246,7 @@ export interface SplitK {
 /** The split of `g` with `tile` (a function of the shape only: deterministic). */
 export function chooseSplit(g: GemmArgs, tile: GemmTile): SplitK {
   const groups = workgroups(g, tile);
-  if (g.batch !== 1 || g.K < 2 * SPLIT_MIN_K || groups >= MIN_WORKGROUPS) {
+  if (g.batch !== 1 || g.K < SPLIT_K_FROM || groups >= MIN_WORKGROUPS) {
     return { splits: 1, kChunk: Math.max(g.K, 1) };
   }
   const want = Math.min(
@@ -279,10 +265,17 @@ export function splitOf(K: number, want: number): SplitK {
 
 /** Shortest k slice worth a workgroup of its own. */
 const SPLIT_MIN_K = 256;
+/**
+ * Shortest k range that is split: at K = 512 two slices measured slower than one (linear1's
+ * forward, 13.0 against 15.3 TFLOP/s on an H200); from K = 1024 four to six slices win
+ * (linear2's forward 12.3 against 12.0, its input gradient 9.4 against 8.8, the weight
+ * gradients over 1576 tokens 8.2 against 5.7).
+ */
+const SPLIT_K_FROM = 1024;
 /** Most slices of one product (each one adds M*N floats of scratch). */
 const MAX_SPLITS = 8;
 /** Workgroups a split product aims at. */
-const SPLIT_TARGET_WORKGROUPS = 2 * MIN_WORKGROUPS;
+const SPLIT_TARGET_WORKGROUPS = 4 * MIN_WORKGROUPS;
 
 /** Choices of `gemmKernel` beyond the product itself. */
 export interface GemmKernelOptions {
@@ -317,7 +310,7 @@ export function gemmKernel(
   }
   return {
     name: `gemm_${g.transA ? "t" : "n"}${g.transB ? "t" : "n"}_${tile.tm}x${tile.tn}` +
-      (tile.prefetch ? "p" : "") + (partial ? "_splitk" : ""),
+      (partial ? "_splitk" : ""),
     code: gemmCode(g.transA, g.transB, tile),
     // without a bias, `a` is bound in its place (never read)
     inputs: [{ name: "a", buffer: a }, { name: "b", buffer: b }, {

@@ -155,8 +155,12 @@ export class GpuRuntime {
     if (gx > 65535 || gy > 65535 || gz > 65535) {
       throw new RangeError(`Cannot dispatch kernel "${k.name}": grid ${k.grid} exceeds 65535`);
     }
-    // Full ring: submit first, so that this dispatch and its alias copies share one batch.
-    if (this.#slots === BATCH) this.flush();
+    // Full ring: submit first, so that this dispatch and its alias copies share one batch. The
+    // kernel's own buffers may be uploads or scratch made for it in the batch being submitted:
+    // they must outlive it.
+    if (this.#slots === BATCH) {
+      this.flush(new Set([...k.inputs, ...k.outputs].map((b) => b.buffer)));
+    }
     const outs = new Set(k.outputs.map((b) => b.buffer));
     const inputBuffers = k.inputs.map((b) => {
       if (!outs.has(b.buffer)) return b.buffer;
@@ -194,8 +198,12 @@ export class GpuRuntime {
     if (this.#profiler !== null) this.#endPass();
   }
 
-  /** Submits everything encoded so far. */
-  flush(): void {
+  /**
+   * Submits everything encoded so far. Uploads and scratch buffers of the submitted batch are
+   * released, except those in `keep`, which move to the next batch (a dispatch still to encode
+   * binds them).
+   */
+  flush(keep: ReadonlySet<GPUBuffer> = new Set()): void {
     if (this.#encoder === null) return;
     this.#endPass();
     if (this.#slots > 0) {
@@ -212,15 +220,17 @@ export class GpuRuntime {
     readTimestamps?.();
     this.#encoder = null;
     this.#slots = 0;
-    for (const b of this.#afterFlush) b.destroy();
-    this.#afterFlush = [];
+    const afterFlush = this.#afterFlush, tempInUse = this.#tempInUse;
+    this.#afterFlush = afterFlush.filter((b) => keep.has(b));
+    this.#tempInUse = tempInUse.filter((b) => keep.has(b));
+    for (const b of afterFlush) if (!keep.has(b)) b.destroy();
     // Later batches are ordered after this submission, so its scratch buffers can be reused.
-    for (const b of this.#tempInUse) {
+    for (const b of tempInUse) {
+      if (keep.has(b)) continue;
       const list = this.#tempFree.get(b.size) ?? [];
       list.push(b);
       this.#tempFree.set(b.size, list);
     }
-    this.#tempInUse = [];
   }
 
   /** Host copy of `bytes` of `src` from `offsetBytes`, after all queued work. */

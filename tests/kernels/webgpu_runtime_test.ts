@@ -134,3 +134,30 @@ Deno.test({
     assert.deepEqual(Array.from(await other.read(u)), [1, 2]);
   },
 });
+
+Deno.test({
+  ...GPU_TEST,
+  name: "a dispatch that fills the batch keeps the upload and scratch buffers made for it",
+  ignore: gpuIgnore,
+  async fn() {
+    // A fresh backend, so that the count of queued dispatches is known: 512 per submission.
+    const be = await createWebGpuBackend();
+    try {
+      const tiny = be.tensor([1]);
+      const table = be.tensor([3, 2], [1, 2, 3, 4, 5, 6]), out = be.tensor([2, 2]);
+      for (let i = 0; i < 512; i++) be.fill(tiny, i);
+      // its index is uploaded just before the dispatch that submits the full batch
+      be.gatherRows(out, table, Int32Array.of(2, 0), 2);
+      assert.deepEqual([...await be.read(out)], [5, 6, 1, 2]);
+      // long rows: chunk sums go to a scratch buffer, read by the next dispatch
+      const C = 3 * 4096, a = be.tensor([1, C]), b = be.tensor([1, C]), s = be.tensor([1]);
+      be.fill(a, 1);
+      const queued = 2 + 1; // the two reads above submitted everything; fill a, then these
+      for (let i = 0; i < 512 - queued + 1; i++) be.fill(tiny, i);
+      be.rowSumSqDiff(s, a, b, null, 1, C);
+      assert.deepEqual([...await be.read(s)], [C]);
+    } finally {
+      be.destroy();
+    }
+  },
+});
