@@ -49,7 +49,9 @@ export interface GemmArgs {
 export interface GemmTile {
   tm: 64 | 128;
   tn: 64 | 128;
-  bk: 8 | 16;
+  bk: 8 | 16 | 32;
+  /** vec4 global loads where the operands are aligned (`widePanel`). */
+  wide?: boolean;
 }
 
 /** The tiles `gemmKernel` can run (`chooseTile` picks one). */
@@ -58,6 +60,10 @@ export const GEMM_TILES: readonly GemmTile[] = [
   { tm: 128, tn: 64, bk: 16 },
   { tm: 64, tn: 128, bk: 16 },
   { tm: 64, tn: 64, bk: 16 },
+  { tm: 64, tn: 128, bk: 16, wide: true },
+  { tm: 64, tn: 64, bk: 16, wide: true },
+  { tm: 64, tn: 128, bk: 32, wide: true },
+  { tm: 64, tn: 64, bk: 32, wide: true },
 ];
 
 /**
@@ -138,6 +144,83 @@ ${LANE.map((c, r) => `        if (x + ${r}u < ${lim}) { v.${c} = ${mat}[${at(r)}
 }
 
 /**
+ * `panel` with vec4 global loads: every unit reads 4 consecutive elements of the stored matrix
+ * (4 rows or columns at one k where the matrix is stored (K, width), else 4 consecutive k of one
+ * row or column) as one vec4 when the operand is 16-byte aligned (uniform `alignedA`/`alignedB`:
+ * offset, leading dimension and batch strides multiples of 4) and the 4 lie inside the matrix,
+ * else element by element. Along k, the unit's 4 values go to 4 staged rows, one component each.
+ */
+function widePanel(side: "A" | "B", trans: boolean, t: GemmTile) {
+  const width = side === "A" ? t.tm : t.tn;
+  const groups = width / 4, units = (groups * t.bk) / 256;
+  if (!Number.isInteger(units) || units < 1) {
+    throw new RangeError(`GEMM tile ${t.tm}x${t.tn}x${t.bk}: panel ${side} does not split evenly`);
+  }
+  const [reg, mat, base, ld, lim, first, staged, stride, aligned] = side === "A"
+    ? ["ra", "a", "baseA", "p.lda", "p.M", "row0", "As", "SA", "p.alignedA"]
+    : ["rb", "b", "baseB", "p.ldb", "p.N", "col0", "Bs", "SB", "p.alignedB"];
+  const stored = side === "A" ? trans : !trans; // stored (K, width): contiguous along width
+  const qs = [...Array(units).keys()];
+  // stored (K, width): unit = 4 of the width at one k, as in `panel`
+  const acrossLoad = (k0: string, q: number) => `
+    { // ${side} panel at k0 = ${k0}, unit ${q} of this thread
+      let u = li + ${256 * q}u; let g = u % ${groups}u; let k = u / ${groups}u;
+      let x = ${first} + 4u * g; let kk = ${k0} + k;
+      let at = ${base} + kk * ${ld} + x;
+      var v = vec4<f32>(0.0);
+      if (kk < kEnd) {
+        if (${aligned} != 0u && x + 3u < ${lim}) {
+          v = ${mat}4[at / 4u];
+        } else {
+${
+    LANE.map((c, r) => `          if (x + ${r}u < ${lim}) { v.${c} = ${mat}[at + ${r}u]; }`).join(
+      "\n",
+    )
+  }
+        }
+      }
+      ${reg}${q} = v;
+    }`;
+  const acrossStore = (q: number) => `
+    { let u = li + ${256 * q}u; let g = u % ${groups}u; let k = u / ${groups}u;
+      ${staged}[k * ${stride} + g] = ${reg}${q}; }`;
+  // stored (width, K): unit = 4 consecutive k of one row/column x
+  const kq = t.bk / 4;
+  const alongLoad = (k0: string, q: number) => `
+    { // ${side} panel at k0 = ${k0}, unit ${q} of this thread
+      let u = li + ${256 * q}u; let kq = u % ${kq}u; let x = ${first} + u / ${kq}u;
+      let kk = ${k0} + 4u * kq;
+      let at = ${base} + x * ${ld} + kk;
+      var v = vec4<f32>(0.0);
+      if (x < ${lim}) {
+        if (${aligned} != 0u && kk + 3u < kEnd) {
+          v = ${mat}4[at / 4u];
+        } else {
+${
+    LANE.map((c, r) => `          if (kk + ${r}u < kEnd) { v.${c} = ${mat}[at + ${r}u]; }`).join(
+      "\n",
+    )
+  }
+        }
+      }
+      ${reg}${q} = v;
+    }`;
+  const alongStore = (q: number) => `
+    { let u = li + ${256 * q}u; let kq = u % ${kq}u; let w = u / ${kq}u;
+${
+    LANE.map((c, r) =>
+      `      ${staged}[(4u * kq + ${r}u) * ${stride} + w / 4u][w % 4u] = ${reg}${q}.${c};`
+    ).join("\n")
+  }
+    }`;
+  return {
+    decl: qs.map((q) => `  var ${reg}${q} = vec4<f32>(0.0);`).join("\n"),
+    load: (k0: string) => qs.map((q) => stored ? acrossLoad(k0, q) : alongLoad(k0, q)).join(""),
+    store: qs.map((q) => stored ? acrossStore(q) : alongStore(q)).join(""),
+  };
+}
+
+/**
  * The kernel source of one transposition pair and tile (baked into the text: a pipeline per
  * variant, no per-element branches). Thread (tx, ty) owns the row groups ty + 16i (4 rows each)
  * and the column groups tx + 16j (4 columns each) of the tile, one vec4 accumulator per row and
@@ -146,7 +229,8 @@ ${LANE.map((c, r) => `        if (x + ${r}u < ${lim}) { v.${c} = ${mat}[${at(r)}
  */
 function gemmSource(transA: boolean, transB: boolean, t: GemmTile): string {
   const ra = t.tm / 64, rb = t.tn / 64; // vec4 row groups, column groups per thread
-  const pa = panel("A", transA, t), pb = panel("B", transB, t);
+  const stage = t.wide ? widePanel : panel;
+  const pa = stage("A", transA, t), pb = stage("B", transB, t);
   const rows = [...Array(4 * ra).keys()], cols = [...Array(rb).keys()];
   const acc = (r: number, j: number) => `acc${r}_${j}`;
   const decl = rows.flatMap((r) => cols.map((j) => `  var ${acc(r, j)} = vec4<f32>(0.0);`));
@@ -223,7 +307,8 @@ const SOURCES = new Map<string, string>();
 
 /** The cached source of a transposition pair and tile. */
 function gemmCode(transA: boolean, transB: boolean, t: GemmTile): string {
-  const key = `${transA ? "T" : "N"}${transB ? "T" : "N"}${t.tm}x${t.tn}x${t.bk}`;
+  const key = `${transA ? "T" : "N"}${transB ? "T" : "N"}${t.tm}x${t.tn}x${t.bk}` +
+    (t.wide ? "w" : "");
   let code = SOURCES.get(key);
   if (code === undefined) {
     code = gemmSource(transA, transB, t);
@@ -310,13 +395,17 @@ export function gemmKernel(
   }
   return {
     name: `gemm_${g.transA ? "t" : "n"}${g.transB ? "t" : "n"}_${tile.tm}x${tile.tn}` +
-      (partial ? "_splitk" : ""),
+      (tile.bk === 16 ? "" : `x${tile.bk}`) + (tile.wide ? "w" : "") + (partial ? "_splitk" : ""),
     code: gemmCode(g.transA, g.transB, tile),
     // without a bias, `a` is bound in its place (never read)
-    inputs: [{ name: "a", buffer: a }, { name: "b", buffer: b }, {
-      name: "bias",
-      buffer: bias ?? a,
-    }],
+    inputs: [
+      { name: "a", buffer: a },
+      { name: "b", buffer: b },
+      { name: "bias", buffer: bias ?? a },
+      // the same buffers read as vec4 by the wide tiles
+      { name: "a4", buffer: a, type: "vec4<f32>" },
+      { name: "b4", buffer: b, type: "vec4<f32>" },
+    ],
     outputs: [{ name: "c_out", buffer: c }],
     uniforms: [
       u32("M", g.M),
@@ -341,9 +430,16 @@ export function gemmKernel(
       u32("splits", split.splits),
       u32("kChunk", split.kChunk),
       u32("splitStride", g.M * g.N),
+      u32("alignedA", aligned(g.offsetA, g.lda, g.strideA, g.outerStrideA ?? 0) ? 1 : 0),
+      u32("alignedB", aligned(g.offsetB, g.ldb, g.strideB, g.outerStrideB ?? 0) ? 1 : 0),
     ],
     grid: [Math.ceil(g.N / tile.tn), Math.ceil(g.M / tile.tm), g.batch * split.splits],
   };
+}
+
+/** Whether every vec4 a wide tile reads from an operand starts at a multiple of 4 elements. */
+function aligned(...offsets: number[]): boolean {
+  return offsets.every((o) => o % 4 === 0);
 }
 
 const SPLIT_REDUCE = String.raw`

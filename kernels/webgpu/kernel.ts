@@ -13,7 +13,7 @@ export interface KernelBinding {
   name: string;
   buffer: GPUBuffer;
   /** Default "f32". */
-  type?: ScalarType;
+  type?: ScalarType | "vec4<f32>";
 }
 
 /** One scalar field of the `Params` uniform struct. */

@@ -146,43 +146,65 @@ Deno.test({
   name: "every GEMM tile matches gemmRef for every transpose, batched, with ragged edges",
   ignore: gpuIgnore,
   async fn() {
-    const be = await gpu();
-    // Partial tiles of 128 and 64 on both axes, a partial last k panel (8 and 16 per panel),
-    // two batch entries at offsets.
-    const M = 141, N = 133, K = 45, batch = 2;
-    let seed = 31;
-    for (const tile of GEMM_TILES) {
-      for (const transA of [false, true]) {
-        for (const transB of [false, true]) {
-          const opts: GemmOptions = {
-            transA,
-            transB,
-            alpha: 0.5,
-            beta: 0.25,
-            batch,
-            offsetA: 3,
-            offsetB: 5,
-            offsetC: 7,
-          };
-          const g = resolveGemm(M, N, K, opts);
-          const a = uniform(3 + batch * M * K, seed++), b = uniform(5 + batch * K * N, seed++);
-          const c0 = uniform(7 + batch * M * N, seed++);
-          const [ga, gb, gc] = [a, b, c0].map((x) => be.tensor([x.length], x));
-          be.dispatch(
-            gemmKernel(be.bufferOf(gc), be.bufferOf(ga), be.bufferOf(gb), { M, N, K, ...g }, {
-              tile,
-            }),
-          );
-          const want = Float32Array.from(c0);
-          gemmRef(want, a, b, M, N, K, opts);
-          const label = `tile ${tile.tm}x${tile.tn}x${tile.bk} transA ${transA} transB ${transB}`;
-          assertClose(await be.read(gc), want, ATOL, RTOL, label);
-          for (const t of [ga, gb, gc]) be.free(t);
-        }
-      }
+    // Partial tiles of 128 and 64 on both axes, a partial last k panel (8, 16 and 32 per
+    // panel), two batch entries at offsets that misalign the operands (element loads).
+    for (const tile of GEMM_TILES) await checkTile(tile, 141, 133, 45, [3, 5, 7], 31);
+  },
+});
+
+Deno.test({
+  ...GPU_TEST,
+  name: "the wide GEMM tiles match gemmRef on aligned operands (vec4 loads, ragged vec4 edges)",
+  ignore: gpuIgnore,
+  async fn() {
+    for (const tile of GEMM_TILES.filter((t) => t.wide)) {
+      // every leading dimension, offset and stride a multiple of 4: whole vec4 loads
+      await checkTile(tile, 132, 136, 52, [0, 4, 8], 71);
+      // aligned along k but not along M and N, and a partial last vec4 of k (K = 50)
+      await checkTile(tile, 130, 134, 50, [0, 0, 0], 91);
     }
   },
 });
+
+/** All four transpositions of one tile, batch 2, offsets [A, B, C], against gemmRef. */
+async function checkTile(
+  tile: (typeof GEMM_TILES)[number],
+  M: number,
+  N: number,
+  K: number,
+  [offsetA, offsetB, offsetC]: number[],
+  seed: number,
+): Promise<void> {
+  const be = await gpu(), batch = 2;
+  for (const transA of [false, true]) {
+    for (const transB of [false, true]) {
+      const opts: GemmOptions = {
+        transA,
+        transB,
+        alpha: 0.5,
+        beta: 0.25,
+        batch,
+        offsetA,
+        offsetB,
+        offsetC,
+      };
+      const g = resolveGemm(M, N, K, opts);
+      const a = uniform(offsetA + batch * M * K, seed++);
+      const b = uniform(offsetB + batch * K * N, seed++);
+      const c0 = uniform(offsetC + batch * M * N, seed++);
+      const [ga, gb, gc] = [a, b, c0].map((x) => be.tensor([x.length], x));
+      be.dispatch(
+        gemmKernel(be.bufferOf(gc), be.bufferOf(ga), be.bufferOf(gb), { M, N, K, ...g }, { tile }),
+      );
+      const want = Float32Array.from(c0);
+      gemmRef(want, a, b, M, N, K, opts);
+      const label = `tile ${tile.tm}x${tile.tn}x${tile.bk}${tile.wide ? " wide" : ""} ` +
+        `${M}x${N}x${K} transA ${transA} transB ${transB}`;
+      assertClose(await be.read(gc), want, ATOL, RTOL, label);
+      for (const t of [ga, gb, gc]) be.free(t);
+    }
+  }
+}
 
 Deno.test("chooseTile() takes 128x128 for huge products, 64x128 for MDM's, 64x64 for small ones", () => {
   const args = (M: number, N: number, batch = 1) => ({
