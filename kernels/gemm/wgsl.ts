@@ -77,20 +77,28 @@ function workgroups(g: GemmArgs, tile: GemmTile): number {
   return Math.ceil(g.M / tile.tm) * Math.ceil(g.N / tile.tn) * g.batch;
 }
 
-const [TILE_128X128, , TILE_64X128, TILE_64X64] = GEMM_TILES;
+const [TILE_128X128, TILE_128X64, , TILE_64X64, TILE_64X128_WIDE, TILE_64X64_WIDE] = GEMM_TILES;
 
 /**
  * The tile of a product, a function of its shape only (so a product always runs the same code).
- * Measured on an H200 at the MDM products (bench/webgpu_kernels.ts, B 8, T 197, C 512): 64x128
- * is fastest for unbatched products that still give it about 200 workgroups (the in_proj and
- * linear1 forwards: 16.5 and 15.2 TFLOP/s against 15.6 and 13.5 for 64x64); 64x64 for the rest
- * (the batched attention products, and C with 512 columns); 128x128 lost everywhere there (its
- * 8x8 per thread leaves too few workgroups) and is kept for products four times larger.
+ * From bench/webgpu_kernels.ts on an H200 at the MDM products (B 8, T 197, C 512, TFLOP/s, runs
+ * differ by about 5%):
+ * - forward (NT): 128x64 for in_proj (17.0) and linear1 (15.7 against 14.3 for 64x128); linear2
+ *   (C of 512 columns) is split along k with 64x64 (13.1 against 12.0 whole);
+ * - input gradients (NN, C = 1576 x 512, K = 1024): 64x128 with vec4 loads, whole (11.2 against
+ *   10.2 split and 9.8 with element loads);
+ * - weight gradients (TN, K = 1576 tokens): split along k with 64x64 and vec4 loads (9.7 split
+ *   against 7.2 whole);
+ * - batched attention products: 64x64 (within 5% of every other tile);
+ * - 128x128 lost everywhere there (its 8x8 per thread leaves too few workgroups); it is kept for
+ *   products four times larger.
  */
 export function chooseTile(g: GemmArgs): GemmTile {
   if (workgroups(g, TILE_128X128) >= 1024) return TILE_128X128;
-  if (g.batch === 1 && workgroups(g, TILE_64X128) >= 192) return TILE_64X128;
-  return TILE_64X64;
+  if (g.batch !== 1) return TILE_64X64;
+  if (g.transA) return TILE_64X64_WIDE;
+  if (!g.transB) return TILE_64X128_WIDE;
+  return workgroups(g, TILE_128X64) >= 192 ? TILE_128X64 : TILE_64X64;
 }
 
 /** "x", "y", "z", "w": the components of a vec4. */
@@ -331,7 +339,9 @@ export interface SplitK {
 /** The split of `g` with `tile` (a function of the shape only: deterministic). */
 export function chooseSplit(g: GemmArgs, tile: GemmTile): SplitK {
   const groups = workgroups(g, tile);
-  if (g.batch !== 1 || g.K < SPLIT_K_FROM || groups >= MIN_WORKGROUPS) {
+  // input gradients (NN) measured faster whole (see `chooseTile`)
+  const nn = !g.transA && !g.transB;
+  if (nn || g.batch !== 1 || g.K < SPLIT_K_FROM || groups >= MIN_WORKGROUPS) {
     return { splits: 1, kChunk: Math.max(g.K, 1) };
   }
   const want = Math.min(

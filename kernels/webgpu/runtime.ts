@@ -81,9 +81,12 @@ export class GpuRuntime {
     device.addEventListener("uncapturederror", this.#onError);
   }
 
-  /** A zero-filled storage buffer of `bytes` (at least 4). */
+  /**
+   * A zero-filled storage buffer of `bytes`, at least 16: kernels may also read a buffer as
+   * `array<vec4<f32>>`, whose binding needs one whole vec4.
+   */
   createStorage(bytes: number, label?: string): GPUBuffer {
-    const size = roundUp(Math.max(bytes, 4), 4);
+    const size = roundUp(Math.max(bytes, 16), 4);
     const limit = Math.min(
       this.device.limits.maxBufferSize,
       this.device.limits.maxStorageBufferBindingSize,

@@ -206,18 +206,22 @@ async function checkTile(
   }
 }
 
-Deno.test("chooseTile() takes 128x128 for huge products, 64x128 for MDM's, 64x64 for small ones", () => {
-  const args = (M: number, N: number, batch = 1) => ({
-    M,
-    N,
-    K: 64,
-    ...resolveGemm(M, N, 64, { batch }),
-  });
-  assert.deepEqual(chooseTile(args(4096, 4096)), { tm: 128, tn: 128, bk: 8 });
-  assert.deepEqual(chooseTile(args(100, 100)), { tm: 64, tn: 64, bk: 16 });
-  assert.deepEqual(chooseTile(args(1576, 1536)), { tm: 64, tn: 128, bk: 16 });
+Deno.test("chooseTile() and chooseSplit() pick the measured tiles of the MDM products", () => {
+  const R = 1576, C = 512, FF = 1024; // CFG batch 8 of 197 tokens
+  const pick = (M: number, N: number, K: number, o: GemmOptions = {}) => {
+    const g = { M, N, K, ...resolveGemm(M, N, K, o) };
+    const t = chooseTile(g);
+    return `${t.tm}x${t.tn}${t.wide ? "w" : ""}/${chooseSplit(g, t).splits}`;
+  };
+  assert.equal(pick(4096, 4096, 64), "128x128/1"); // huge
+  assert.equal(pick(100, 100, 64, { transB: true }), "64x64/1"); // small
+  assert.equal(pick(R, 3 * C, C, { transB: true }), "128x64/1"); // in_proj forward
+  assert.equal(pick(R, FF, C, { transB: true }), "128x64/1"); // linear1 forward
+  assert.equal(pick(R, C, FF, { transB: true }), "64x64/4"); // linear2 forward: split
+  assert.equal(pick(R, C, FF), "64x128w/1"); // input gradient of linear2
+  assert.equal(pick(FF, C, R, { transA: true }), "64x64w/6"); // weight gradient of linear1
   // attention's per-head products: many batch entries make up for small matrices
-  assert.deepEqual(chooseTile(args(197, 197, 32)).tm, 64);
+  assert.equal(pick(197, 197, 128, { transB: true, batch: 32 }), "64x64/1");
 });
 
 Deno.test({
