@@ -9,13 +9,15 @@ cuda; float32, TF32 off):
    motion, on the host; group-normalised advantages (population std + 1e-4);
 3. for each trained transition: reference x0 (frozen copy, no_grad), policy x0 on the doubled
    batch with autograd, Gaussian log-probs averaged over valid elements, ratio against the
-   rollout's, clipped surrogate + beta mean(KL), (loss / K).backward();
+   rollout's, clipped surrogate + beta mean(KL), (loss / K).backward(); with "transition_batch"
+   P > 1, P transitions share one reference call, one policy call (each on P doubled batches,
+   every sample with its own timestep) and one backward, as the engine's `transitionBatch`;
 4. clip_grad_norm_(max_grad_norm), torch.optim.AdamW(weight_decay=0).step().
 
 Usage: python3 bench/_torch_grpo.py THREADS CASE_JSON
 CASE_JSON: {"nfeats", "latent", "layers", "ff", "heads", "text_dim", "mask_frames", "B", "G",
 "T", "steps", "trained" (null = every stochastic step), "reps", "guidance", "clip_eps",
-"kl_beta", "lr", "max_grad_norm"}. Prints {"torch", "ms" (minimum over reps after one warm-up
+"kl_beta", "lr", "max_grad_norm", "transition_batch" (optional, default 1)}. Prints {"torch", "ms" (minimum over reps after one warm-up
 step), "trained", "peak_bytes", "peak_kind"}: on cuda torch.cuda.max_memory_allocated() over the
 whole run, on cpu the process's peak resident set (ru_maxrss).
 """
@@ -66,6 +68,19 @@ class Step:
         cond, uncond = out[:N], out[N:]
         return uncond + s * (cond - uncond)
 
+    def guided_many(self, model, chunk):
+        """Guided x0 of several transitions (t, x, ...) in one call: [cond; uncond] per transition."""
+        N, s = self.N, self.c["guidance"]
+        xs = torch.cat([torch.cat((x, x), 0) for _, x, _, _ in chunk], 0)
+        tt = torch.cat([torch.full((2 * N,), t, dtype=torch.long, device=DEVICE) for t, _, _, _ in chunk])
+        P = len(chunk)
+        out = to_bt(model(from_bt(xs), tt, self.text2.repeat(P, 1), self.cond2.repeat(P), self.len2.repeat(P)))
+        res = []
+        for j in range(P):
+            cond, uncond = out[2 * N * j : 2 * N * j + N], out[2 * N * j + N : 2 * N * (j + 1)]
+            res.append(uncond + s * (cond - uncond))
+        return res
+
     def rollout(self, g):
         recs = []
         self.policy.eval()
@@ -102,18 +117,24 @@ class Step:
         K, eps, beta = len(recs), c["clip_eps"], c["kl_beta"]
         self.opt.zero_grad()
         total = torch.zeros((), device=DEVICE)
-        for t, x, nxt, sq_old in recs:
-            var = self.std[t] ** 2
-            lognorm = math.log(self.std[t]) + 0.5 * math.log(2 * math.pi)
+        P = max(1, c.get("transition_batch") or 1)
+        for start in range(0, K, P):
+            chunk = recs[start : start + P]
             with torch.no_grad():
-                mean_ref = self.c1[t] * self.guided(self.ref, x, t) + self.c2[t] * x
-            mean = self.c1[t] * self.guided(self.policy, x, t) + self.c2[t] * x
-            logp = -((nxt - mean) ** 2 * self.valid).sum((1, 2)) / (2 * var * self.count) - lognorm
-            logp_old = -sq_old / (2 * var * self.count) - lognorm
-            kl = ((mean - mean_ref) ** 2 * self.valid).sum((1, 2)) / (2 * var * self.count)
-            ratio = torch.exp(logp - logp_old)
-            surr = torch.max(-adv * ratio, -adv * torch.clamp(ratio, 1 - eps, 1 + eps)).mean()
-            loss = (surr + beta * kl.mean()) / K
+                x0_ref = self.guided_many(self.ref, chunk)
+            x0_pol = self.guided_many(self.policy, chunk)
+            loss = torch.zeros((), device=DEVICE)
+            for j, (t, x, nxt, sq_old) in enumerate(chunk):
+                var = self.std[t] ** 2
+                lognorm = math.log(self.std[t]) + 0.5 * math.log(2 * math.pi)
+                mean_ref = self.c1[t] * x0_ref[j] + self.c2[t] * x
+                mean = self.c1[t] * x0_pol[j] + self.c2[t] * x
+                logp = -((nxt - mean) ** 2 * self.valid).sum((1, 2)) / (2 * var * self.count) - lognorm
+                logp_old = -sq_old / (2 * var * self.count) - lognorm
+                kl = ((mean - mean_ref) ** 2 * self.valid).sum((1, 2)) / (2 * var * self.count)
+                ratio = torch.exp(logp - logp_old)
+                surr = torch.max(-adv * ratio, -adv * torch.clamp(ratio, 1 - eps, 1 + eps)).mean()
+                loss = loss + (surr + beta * kl.mean()) / K
             loss.backward()
             total += loss.detach()
         torch.nn.utils.clip_grad_norm_(self.policy.parameters(), c["max_grad_norm"])

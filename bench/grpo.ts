@@ -23,9 +23,11 @@
  * process on the CPU.
  *
  * Usage: `deno run -A bench/grpo.ts [--small-only] [--webgpu-only] [--official-on-cpu]
- * [--trained K] [--steps S] [--reps R]` (`--webgpu-only`: skip the mini CPU step; `--trained`: trained transitions of the official config, default
+ * [--trained K] [--steps S] [--reps R] [--transition-batch P]` (`--webgpu-only`: skip the mini CPU step; `--trained`: trained transitions of the official config, default
  * all; `--steps`: diffusion steps of the official config, default 50; `--reps`: timed steps,
- * default 3 for mini, 1 for official). Torch on the CPU runs one thread; against WebGPU it runs on
+ * default 3 for mini, 1 for official; `--transition-batch`: trained transitions per
+ * forward/backward of the official config, on both sides, default the trainer's for the backend:
+ * 4 on WebGPU). Torch on the CPU runs one thread; against WebGPU it runs on
  * MOTION_GRPO_TORCH_DEVICE (bench/torch.ts).
  * @module
  */
@@ -40,7 +42,12 @@ import { ddpmPlan } from "../diffusion/plan.ts";
 import type { MdmConfig } from "../models/mdm/config.ts";
 import { MdmDenoiser } from "../models/mdm/mdm.ts";
 import { AdamW } from "../train/adamw.ts";
-import { createClipper, grpoStep, type GrpoStepContext } from "../train/grpo/grpo_step.ts";
+import {
+  createClipper,
+  defaultTransitionBatch,
+  grpoStep,
+  type GrpoStepContext,
+} from "../train/grpo/grpo_step.ts";
 import type { PromptBatch } from "../train/grpo/prompts.ts";
 import type { RewardFn } from "../train/grpo/rewards.ts";
 import type { TextFeaturizer } from "../rewards/encoder.ts";
@@ -61,6 +68,8 @@ export interface GrpoBenchCase {
   trained: number | null;
   /** Timed steps after the warm-up (minimum taken). */
   reps: number;
+  /** Trained transitions per denoiser call; null = the trainer's default for the backend. */
+  transitionBatch?: number | null;
 }
 
 /** Hyper-parameters shared by both sides. */
@@ -241,6 +250,7 @@ export function grpoBenchContext(
       maxGradNorm: h.maxGradNorm,
       trainSteps: k.trained,
       frames: k.T,
+      transitionBatch: k.transitionBatch ?? defaultTransitionBatch(be),
     },
   };
   rewardBackend = be;
@@ -278,7 +288,11 @@ async function timeOurs(
   }
 }
 
-async function torchStep(k: GrpoBenchCase, device: "cpu" | "cuda"): Promise<TorchGrpo | null> {
+async function torchStep(
+  k: GrpoBenchCase,
+  device: "cpu" | "cuda",
+  transitionBatch: number,
+): Promise<TorchGrpo | null> {
   const h = GRPO_BENCH_HPARAMS, c = k.config;
   const spec = {
     nfeats: c.nfeats,
@@ -299,6 +313,7 @@ async function torchStep(k: GrpoBenchCase, device: "cpu" | "cuda"): Promise<Torc
     kl_beta: h.klBeta,
     lr: h.learningRate,
     max_grad_norm: h.maxGradNorm,
+    transition_batch: transitionBatch,
   };
   const script = new URL("./_torch_grpo.py", import.meta.url).pathname;
   try {
@@ -321,7 +336,8 @@ export async function benchGrpoCase(be: Backend, k: GrpoBenchCase): Promise<Grpo
   const peakReset = onCpu && resetProcessPeak();
   const ours = await timeOurs(be, k);
   const processPeak = onCpu ? processPeakBytes() : null;
-  const torch = await torchStep(k, torchDeviceFor(be));
+  const P = k.transitionBatch ?? defaultTransitionBatch(be);
+  const torch = await torchStep(k, torchDeviceFor(be), P);
   const where = onCpu ? "CPU" : "WebGPU";
   const cfgBatch = 2 * k.B * k.G;
   console.log(
@@ -331,7 +347,7 @@ export async function benchGrpoCase(be: Backend, k: GrpoBenchCase): Promise<Grpo
     `  B ${k.B}, G ${k.G}, CFG batch ${cfgBatch}, T ${k.T}, ${k.steps} DDPM steps, ` +
       `trained transitions ${ours.trained}${
         torch && torch.trained !== ours.trained ? ` (torch ${torch.trained})` : ""
-      }`,
+      }, ${P} per forward/backward (both sides)`,
   );
   console.log(
     `  grpo step (${k.name}, ${where}) ours ${ours.ms.toFixed(1)} ms | torch ` +
@@ -379,6 +395,8 @@ export interface GrpoBenchFlags {
   trained: number | null;
   steps: number;
   reps: number | null;
+  /** Transitions per forward/backward of the official case; null = the backend's default. */
+  transitionBatch: number | null;
 }
 
 /**
@@ -402,6 +420,7 @@ export function parseGrpoFlags(args: readonly string[]): GrpoBenchFlags {
     trained: value("--trained"),
     steps: value("--steps") ?? 50,
     reps: value("--reps"),
+    transitionBatch: value("--transition-batch"),
   };
 }
 
@@ -417,7 +436,10 @@ export async function benchGrpo(flags: GrpoBenchFlags): Promise<GrpoBenchRow[]> 
     rows.push(await benchGrpoCase(cpu, miniCase(flags.reps ?? 3)));
     cpu.destroy();
   }
-  const official = officialCase(flags.trained, flags.reps ?? 1, flags.steps);
+  const official = {
+    ...officialCase(flags.trained, flags.reps ?? 1, flags.steps),
+    transitionBatch: flags.transitionBatch,
+  };
   if (!flags.smallOnly) {
     const adapter = gpuIgnore ? null : await adapterDescription();
     if (adapter && !adapter.isSoftwareAdapter) {

@@ -5,7 +5,8 @@
  * unprofiled wall time shows how much of the step the GPU is busy; the rest is host work, reads
  * and gaps between submissions.
  *
- * Usage: `deno run -A bench/webgpu_profile.ts [--mini] [--steps S] [--trained K] [--top N]`
+ * Usage: `deno run -A bench/webgpu_profile.ts [--mini] [--steps S] [--trained K] [--top N]
+ * [--transition-batch P]`
  * (official case: a hardware adapter; `--mini` runs anywhere, llvmpipe included).
  */
 import { createWebGpuBackend } from "../kernels/webgpu_backend.ts";
@@ -17,9 +18,12 @@ function arg(name: string): number | null {
   return i >= 0 ? Number(Deno.args[i + 1]) : null;
 }
 
-const k = Deno.args.includes("--mini")
-  ? miniCase(1)
-  : officialCase(arg("--trained"), 1, arg("--steps") ?? 50);
+const k = {
+  ...(Deno.args.includes("--mini")
+    ? miniCase(1)
+    : officialCase(arg("--trained"), 1, arg("--steps") ?? 50)),
+  transitionBatch: arg("--transition-batch"),
+};
 const top = arg("--top") ?? 25;
 const be = await createWebGpuBackend();
 const { ctx, batch, destroy } = grpoBenchContext(be, k);
@@ -39,7 +43,10 @@ try {
   const profiledWall = performance.now() - p0;
   const busy = kernels.reduce((s, t) => s + t.ms, 0);
   const dispatches = kernels.reduce((s, t) => s + t.dispatches, 0);
-  console.log(`grpo step (${k.name}) on ${be.describe()}: ${k.steps} steps, B ${k.B}, G ${k.G}`);
+  console.log(
+    `grpo step (${k.name}) on ${be.describe()}: ${k.steps} steps, B ${k.B}, G ${k.G}, ` +
+      `${ctx.options.transitionBatch} transitions per forward/backward`,
+  );
   console.log(
     `  wall ${wall.toFixed(1)} ms unprofiled | profiled: wall ${profiledWall.toFixed(1)} ms, ` +
       `GPU busy ${busy.toFixed(1)} ms in ${dispatches} dispatches ` +

@@ -400,6 +400,16 @@ export const TRAIN_GRPO_FLAGS = [
       "Denoising transitions trained per step: 0 = every stochastic one, else a seeded random subset",
   },
   {
+    name: "transition_batch",
+    kind: "int",
+    default: 0,
+    range: { min: 0 },
+    defaultText: "0 (auto: 1 on the CPU, 4 on a GPU)",
+    group: "trainer",
+    meaning: "Trained transitions per forward/backward call (a larger batch keeps a GPU busier); " +
+      "the gradient is the same sum, rounded differently",
+  },
+  {
     name: "max_grad_norm",
     kind: "float",
     default: 1.0,

@@ -47,17 +47,25 @@ export interface Rollout {
 }
 
 /** Inputs of the guided denoiser call, on a batch doubled when guidance is on. */
+/**
+ * Inputs of the guided denoiser call: `blocks` blocks of `[cond; uncond]` (or the plain batch when
+ * guidance is 1), so that several transitions of one rollout can share one denoiser call.
+ */
 export interface GuidedBatch {
+  /** Samples per block: 2B with guidance, else B. */
   B2: number;
-  xIn: Tensor; // (B2, T, F)
-  textIn: Tensor; // (B2, D)
-  out: Tensor; // (B2, T, F)
-  lengthsIn: Int32Array; // (B2)
-  condMask: Float32Array; // (B2)
-  frameMask: Tensor; // (B2, T)
+  blocks: number;
+  xIn: Tensor; // (blocks*B2, T, F)
+  textIn: Tensor; // (blocks*B2, D)
+  out: Tensor; // (blocks*B2, T, F)
+  lengthsIn: Int32Array; // (blocks*B2)
+  condMask: Float32Array; // (blocks*B2)
+  frameMask: Tensor; // (blocks*B2, T)
+  /** The conditional half of a block other than the first, moved to offset 0 for `axpby`. */
+  cond: Tensor | null; // (B, T, F)
 }
 
-/** Allocates the doubled batch `[cond; uncond]` (or the plain batch when guidance is 1). */
+/** Allocates `blocks` doubled batches `[cond; uncond]` (or plain batches when guidance is 1). */
 export function guidedBatch(
   den: Denoiser,
   text: Tensor, // (B, D)
@@ -65,27 +73,34 @@ export function guidedBatch(
   B: number,
   T: number,
   guidance: number,
+  blocks = 1,
 ): GuidedBatch {
   const be = den.backend, F = den.nfeats, D = den.textDim;
-  const B2 = guidance !== 1 ? 2 * B : B;
-  const textIn = be.tensor([B2, D]);
-  be.copy(textIn, text, B * D);
-  if (B2 > B) be.copy(textIn, text, B * D, B * D, 0);
-  const lengthsIn = new Int32Array(B2);
-  for (let i = 0; i < B2; i++) lengthsIn[i] = lengths[i % B];
+  const B2 = guidance !== 1 ? 2 * B : B, rows = blocks * B2;
+  const textIn = be.tensor([rows, D]);
+  const lengthsIn = new Int32Array(rows);
+  const condMask = new Float32Array(rows);
+  for (let k = 0; k < blocks; k++) {
+    be.copy(textIn, text, B * D, k * B2 * D, 0);
+    if (B2 > B) be.copy(textIn, text, B * D, (k * B2 + B) * D, 0);
+    condMask.fill(1, k * B2, k * B2 + B);
+  }
+  for (let i = 0; i < rows; i++) lengthsIn[i] = lengths[i % B];
   return {
     B2,
-    xIn: be.tensor([B2, T, F]),
+    blocks,
+    xIn: be.tensor([rows, T, F]),
     textIn,
-    out: be.tensor([B2, T, F]),
+    out: be.tensor([rows, T, F]),
     lengthsIn,
-    condMask: new Float32Array(B2).fill(1, 0, B),
-    frameMask: be.tensor([B2, T], frameMaskHost(lengthsIn, B2, T)),
+    condMask,
+    frameMask: be.tensor([rows, T], frameMaskHost(lengthsIn, rows, T)),
+    cond: blocks > 1 && B2 > B ? be.tensor([B, T, F]) : null,
   };
 }
 
 export function freeGuidedBatch(be: Backend, g: GuidedBatch): void {
-  for (const t of [g.xIn, g.textIn, g.out, g.frameMask]) be.free(t);
+  for (const t of [g.xIn, g.textIn, g.out, g.frameMask, g.cond]) if (t !== null) be.free(t);
 }
 
 /** `x0hat = model(inputScale x)` with guidance `s` combined on x0. */
@@ -99,31 +114,66 @@ export function guidedX0(
   B: number,
   T: number,
 ): void {
-  const be = den.backend, n = B * T * den.nfeats;
-  // x0hat doubles as scratch for the scaled input (a buffer never copies onto itself on WebGPU).
-  be.axpby(x0hat, x, Math.fround(step.inputScale), x, 0, n);
-  be.copy(g.xIn, x0hat, n);
-  if (g.B2 > B) be.copy(g.xIn, x0hat, n, n, 0);
+  guidedX0s(den, g, [x0hat], [x], [step], guidance, B, T);
+}
+
+/**
+ * `guidedX0` for up to `g.blocks` transitions in ONE denoiser call: block k holds
+ * `model(inputScale_k x_k)` (its own timestep), guided into `x0hats[k]`.
+ */
+export function guidedX0s(
+  den: Denoiser,
+  g: GuidedBatch,
+  x0hats: readonly Tensor[], // (B, T, F) each
+  xs: readonly Tensor[], // (B, T, F) each
+  steps: readonly SamplingStep[],
+  guidance: number,
+  B: number,
+  T: number,
+): void {
+  const be = den.backend, n = B * T * den.nfeats, K = steps.length, B2 = g.B2;
+  if (K < 1 || K > g.blocks || xs.length !== K || x0hats.length !== K) {
+    throw new RangeError(
+      `Cannot run ${K} guided transitions on a batch of ${g.blocks} blocks ` +
+        `(${xs.length} inputs, ${x0hats.length} outputs)`,
+    );
+  }
+  const timesteps = new Int32Array(K * B2);
+  steps.forEach((step, k) => {
+    // x0hat doubles as scratch for the scaled input (a buffer never copies onto itself on WebGPU).
+    be.axpby(x0hats[k], xs[k], Math.fround(step.inputScale), xs[k], 0, n);
+    be.copy(g.xIn, x0hats[k], n, k * B2 * T * den.nfeats, 0);
+    if (B2 > B) be.copy(g.xIn, x0hats[k], n, k * B2 * T * den.nfeats + n, 0);
+    timesteps.fill(step.modelT, k * B2, (k + 1) * B2);
+  });
   den.predictX0(
     g.out,
     {
       x: g.xIn,
-      timesteps: new Int32Array(g.B2).fill(step.modelT),
+      timesteps,
       text: g.textIn,
-      condMask: g.condMask,
+      condMask: g.condMask.subarray(0, K * B2),
       frameMask: g.frameMask,
-      lengths: g.lengthsIn,
+      lengths: g.lengthsIn.subarray(0, K * B2),
     },
-    g.B2,
+    K * B2,
     T,
   );
-  if (g.B2 > B) {
-    // x0hat = s * cond + (1 - s) * uncond; the unconditional half is moved next to x0hat first.
-    be.copy(x0hat, g.out, n, 0, n);
-    be.axpby(x0hat, g.out, guidance, x0hat, 1 - guidance, n);
-  } else {
-    be.copy(x0hat, g.out, n);
-  }
+  x0hats.forEach((x0hat, k) => {
+    const at = k * B2 * T * den.nfeats; // block k of the output
+    if (B2 > B) {
+      // x0hat = s * cond + (1 - s) * uncond; the unconditional half is moved next to x0hat first.
+      be.copy(x0hat, g.out, n, 0, at + n);
+      let cond = g.out;
+      if (k > 0) {
+        cond = g.cond!;
+        be.copy(cond, g.out, n, 0, at);
+      }
+      be.axpby(x0hat, cond, guidance, x0hat, 1 - guidance, n);
+    } else {
+      be.copy(x0hat, g.out, n, 0, at);
+    }
+  });
 }
 
 /**

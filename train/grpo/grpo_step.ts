@@ -32,7 +32,7 @@ import {
   freeGuidedBatch,
   freeRollout,
   guidedBatch,
-  guidedX0,
+  guidedX0s,
   type RecordedStep,
   type Rollout,
   rollout,
@@ -71,6 +71,12 @@ export interface GrpoStepOptions {
   trainSteps: number | null;
   /** Frames of a rollout: `"max"` = the longest prompt (exact for masked models), or a count. */
   frames: "max" | number;
+  /**
+   * Trained transitions per denoiser call (default 1): P transitions of a step run as one
+   * forward and one backward on a batch P times larger, which keeps a GPU busier. The gradient
+   * is the same sum; its float32 rounding depends on P (deterministic for a given P).
+   */
+  transitionBatch?: number;
 }
 
 /** What a step works with; built once by the trainer. */
@@ -86,6 +92,15 @@ export interface GrpoStepContext {
   reward: RewardFn;
   plan: SamplingPlan;
   options: GrpoStepOptions;
+}
+
+/**
+ * Trained transitions per denoiser call when not set (`--transition_batch 0`): 4 on WebGPU,
+ * where products over four transitions' tokens keep the GPU busier, 1 on the CPU (nothing to
+ * gain there, and one transition at a time keeps its recorded results).
+ */
+export function defaultTransitionBatch(be: Backend): number {
+  return be.kind === "webgpu" ? 4 : 1;
 }
 
 /** Creates the gradient clipper of a policy. */
@@ -128,8 +143,9 @@ export async function policyLoss(
 ): Promise<UpdateStats> {
   const { be, policy, reference } = ctx, o = ctx.options;
   const N = lengths.length, F = policy.nfeats, n = N * T * F, K = steps.length, s = o.guidance;
-  const g = guidedBatch(policy, text, lengths, N, T, s);
-  const gRef = reference ? guidedBatch(reference, text, lengths, N, T, s) : g;
+  const P = Math.max(1, Math.min(o.transitionBatch ?? 1, K)); // transitions per denoiser call
+  const g = guidedBatch(policy, text, lengths, N, T, s, P);
+  const gRef = reference ? guidedBatch(reference, text, lengths, N, T, s, P) : g;
   const head = transitionHead({
     be,
     lengths,
@@ -141,58 +157,67 @@ export async function policyLoss(
     klBeta: o.klBeta,
   });
   const w = be.tensor([N, T * F], validElementMask(lengths, N, T, F)); // (N, T*F)
-  const x0hat = be.tensor([N, T, F]), x0Ref = be.tensor([N, T, F]);
-  const mean = be.tensor([N, T, F]), meanRef = be.tensor([N, T, F]);
-  const dmean = be.tensor([N, T, F]), dkl = be.tensor([N, T, F]);
-  const dout = be.tensor([g.B2, T, F]), half = be.tensor([N, T, F]);
+  const x0s = Array.from({ length: P }, () => be.tensor([N, T, F])); // per block
+  const meanRefs = Array.from({ length: P }, () => be.tensor([N, T, F])); // per block
+  const mean = be.tensor([N, T, F]), dmean = be.tensor([N, T, F]), dkl = be.tensor([N, T, F]);
+  const dout = be.tensor([P * g.B2, T, F]), half = be.tensor([N, T, F]);
   const sq = be.tensor([N]), sqRef = be.tensor([N]), klSq = be.tensor([N]);
   try {
-    for (const rec of steps) {
-      const st = rec.step;
+    for (let c = 0; c < K; c += P) {
+      const chunk = steps.slice(c, c + P);
+      const xs = chunk.map((rec) => rec.x), sts = chunk.map((rec) => rec.step);
+      const outs = x0s.slice(0, chunk.length);
       // Reference first: the policy's forward must be the latest one for backward.
       if (reference) {
-        guidedX0(reference, gRef, x0Ref, rec.x, st, s, N, T);
+        guidedX0s(reference, gRef, outs, xs, sts, s, N, T);
       } else {
         policy.setAdaptersEnabled(false);
         try {
-          guidedX0(policy, g, x0Ref, rec.x, st, s, N, T);
+          guidedX0s(policy, g, outs, xs, sts, s, N, T);
         } finally {
           policy.setAdaptersEnabled(true);
         }
       }
-      stepMean(be, meanRef, x0Ref, rec.x, st, n);
-      guidedX0(policy, g, x0hat, rec.x, st, s, N, T);
-      stepMean(be, mean, x0hat, rec.x, st, n);
-      be.rowSumSqDiff(sq, rec.sample, mean, w, N, T * F);
-      be.rowSumSqDiff(sqRef, rec.sample, meanRef, w, N, T * F);
-      be.rowSumSqDiff(klSq, mean, meanRef, w, N, T * F);
-      await head.add({ sq, sqRef, sqOld: rec.sqDist, klSq }, st);
-      if (!backward) continue;
+      chunk.forEach((rec, j) => stepMean(be, meanRefs[j], x0s[j], rec.x, rec.step, n));
+      guidedX0s(policy, g, outs, xs, sts, s, N, T);
+      for (const [j, rec] of chunk.entries()) {
+        const st = rec.step, meanRef = meanRefs[j];
+        stepMean(be, mean, x0s[j], rec.x, st, n);
+        be.rowSumSqDiff(sq, rec.sample, mean, w, N, T * F);
+        be.rowSumSqDiff(sqRef, rec.sample, meanRef, w, N, T * F);
+        be.rowSumSqDiff(klSq, mean, meanRef, w, N, T * F);
+        await head.add({ sq, sqRef, sqOld: rec.sqDist, klSq }, st);
+        if (!backward) continue;
 
-      // dmean = rowLogp (x' - mean) + rowKl (mean - mean_ref), per frame (transition_head.ts)
-      be.axpby(dmean, rec.sample, 1, mean, -1, n);
-      be.scaleRows(dmean, dmean, head.rowLogp, N * T, F);
-      be.axpby(dkl, mean, 1, meanRef, -1, n);
-      be.scaleRows(dkl, dkl, head.rowKl, N * T, F);
-      be.axpby(dmean, dmean, 1, dkl, 1, n);
-      // x0hat = s cond + (1 - s) uncond, mean = coefX0 x0hat + coefX x (x is a constant sample)
-      const c0 = st.coefX0;
-      if (g.B2 > N) {
-        be.axpby(half, dmean, Math.fround(s * c0), dmean, 0, n);
-        be.copy(dout, half, n, 0, 0);
-        be.axpby(half, dmean, Math.fround((1 - s) * c0), dmean, 0, n);
-        be.copy(dout, half, n, n, 0);
-      } else {
-        be.axpby(dout, dmean, Math.fround(c0), dmean, 0, n);
+        // dmean = rowLogp (x' - mean) + rowKl (mean - mean_ref), per frame (transition_head.ts)
+        be.axpby(dmean, rec.sample, 1, mean, -1, n);
+        be.scaleRows(dmean, dmean, head.rowLogp, N * T, F);
+        be.axpby(dkl, mean, 1, meanRef, -1, n);
+        be.scaleRows(dkl, dkl, head.rowKl, N * T, F);
+        be.axpby(dmean, dmean, 1, dkl, 1, n);
+        // x0hat = s cond + (1 - s) uncond, mean = coefX0 x0hat + coefX x (x is a constant
+        // sample); block j of dout is [dcond; duncond] of transition j.
+        const c0 = st.coefX0, at = j * g.B2 * T * F;
+        if (g.B2 > N) {
+          be.axpby(half, dmean, Math.fround(s * c0), dmean, 0, n);
+          be.copy(dout, half, n, at, 0);
+          be.axpby(half, dmean, Math.fround((1 - s) * c0), dmean, 0, n);
+          be.copy(dout, half, n, at + n, 0);
+        } else if (P === 1) {
+          be.axpby(dout, dmean, Math.fround(c0), dmean, 0, n);
+        } else {
+          be.axpby(half, dmean, Math.fround(c0), dmean, 0, n);
+          be.copy(dout, half, n, at, 0);
+        }
       }
-      policy.backward(dout);
+      if (backward) policy.backward(dout);
     }
     return await head.stats();
   } finally {
     freeGuidedBatch(be, g);
     if (gRef !== g) freeGuidedBatch(be, gRef);
     head.free();
-    for (const t of [w, x0hat, x0Ref, mean, meanRef, dmean, dkl, dout, half, sq, sqRef, klSq]) {
+    for (const t of [w, ...x0s, ...meanRefs, mean, dmean, dkl, dout, half, sq, sqRef, klSq]) {
       be.free(t);
     }
   }

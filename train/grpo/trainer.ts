@@ -54,6 +54,7 @@ import {
   createClipper,
   DEFAULT_GUIDANCE,
   DEFAULT_MAX_GRAD_NORM,
+  defaultTransitionBatch,
   grpoStep,
   type GrpoStepContext,
   type GrpoStepMetrics,
@@ -286,6 +287,7 @@ export async function trainGrpo(
       learningRate: f.learning_rate,
       maxGradNorm: options.maxGradNorm ?? f.max_grad_norm ?? DEFAULT_MAX_GRAD_NORM,
       trainSteps: options.trainSteps ?? (f.train_transitions ? f.train_transitions : null),
+      transitionBatch: f.transition_batch ? f.transition_batch : defaultTransitionBatch(be),
       // Masked models ignore padding, so the longest prompt suffices; others see 196 frames.
       frames: policy.config.maskFrames ? "max" : f.max_motion_length,
     },
@@ -296,6 +298,7 @@ export async function trainGrpo(
       guidance: ctx.options.guidance,
       max_grad_norm: ctx.options.maxGradNorm,
       train_steps: ctx.options.trainSteps,
+      transition_batch: ctx.options.transitionBatch,
       frames: ctx.options.frames,
       save_interval: saveInterval,
       weight_decay: 0,
