@@ -250,7 +250,7 @@ export function grpoBenchContext(
       maxGradNorm: h.maxGradNorm,
       trainSteps: k.trained,
       frames: k.T,
-      transitionBatch: k.transitionBatch ?? defaultTransitionBatch(be),
+      transitionBatch: k.transitionBatch ?? defaultTransitionBatch(be, 2 * N),
     },
   };
   rewardBackend = be;
@@ -336,7 +336,7 @@ export async function benchGrpoCase(be: Backend, k: GrpoBenchCase): Promise<Grpo
   const peakReset = onCpu && resetProcessPeak();
   const ours = await timeOurs(be, k);
   const processPeak = onCpu ? processPeakBytes() : null;
-  const P = k.transitionBatch ?? defaultTransitionBatch(be);
+  const P = k.transitionBatch ?? defaultTransitionBatch(be, 2 * k.B * k.G);
   const torch = await torchStep(k, torchDeviceFor(be), P);
   const where = onCpu ? "CPU" : "WebGPU";
   const cfgBatch = 2 * k.B * k.G;

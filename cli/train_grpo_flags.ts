@@ -404,7 +404,7 @@ export const TRAIN_GRPO_FLAGS = [
     kind: "int",
     default: 0,
     range: { min: 0 },
-    defaultText: "0 (auto: 1 on the CPU, 4 on a GPU)",
+    defaultText: "0 (auto: 1 on the CPU; on a GPU up to 4, at most 32 samples per call)",
     group: "trainer",
     meaning: "Trained transitions per forward/backward call (a larger batch keeps a GPU busier); " +
       "the gradient is the same sum, rounded differently",

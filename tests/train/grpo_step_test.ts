@@ -7,6 +7,7 @@ import { T2M } from "../../datasets/motion/skeleton.ts";
 import { AdamW } from "../../train/adamw.ts";
 import {
   createClipper,
+  defaultTransitionBatch,
   grpoStep,
   type GrpoStepContext,
   policyLoss,
@@ -307,4 +308,13 @@ Deno.test("policyLoss() over blocks of transitions equals one transition at a ti
       assert.ok(scale > 0 || name.includes("lora"), `${label}: ${name} has a gradient`);
     }
   }
+});
+
+Deno.test("defaultTransitionBatch() keeps a GPU call at most 32 samples, 1 on the CPU", () => {
+  const gpuLike = { kind: "webgpu" } as Backend;
+  assert.equal(defaultTransitionBatch(createCpuBackend(), 8), 1);
+  assert.equal(defaultTransitionBatch(gpuLike, 8), 4); // official: 4 prompts x CFG 2
+  assert.equal(defaultTransitionBatch(gpuLike, 2), 4);
+  assert.equal(defaultTransitionBatch(gpuLike, 16), 2);
+  assert.equal(defaultTransitionBatch(gpuLike, 64), 1);
 });

@@ -269,6 +269,8 @@ export async function trainGrpo(
     spec,
   );
   const optimizer = new AdamW(be, policy.trainable(), { lr: f.learning_rate, weightDecay: 0 });
+  const guidance = options.guidance ?? f.guidance_param ?? DEFAULT_GUIDANCE;
+  const samplesPerTransition = f.batch_size * f.group_size * (guidance !== 1 ? 2 : 1);
   const ctx: GrpoStepContext = {
     be,
     policy,
@@ -280,14 +282,14 @@ export async function trainGrpo(
     plan,
     options: {
       groupSize: f.group_size,
-      guidance: options.guidance ?? f.guidance_param ?? DEFAULT_GUIDANCE,
+      guidance,
       seed: f.seed,
       clipEpsilon: f.clip_epsilon,
       klBeta: f.kl_penalty,
       learningRate: f.learning_rate,
       maxGradNorm: options.maxGradNorm ?? f.max_grad_norm ?? DEFAULT_MAX_GRAD_NORM,
       trainSteps: options.trainSteps ?? (f.train_transitions ? f.train_transitions : null),
-      transitionBatch: f.transition_batch ? f.transition_batch : defaultTransitionBatch(be),
+      transitionBatch: f.transition_batch || defaultTransitionBatch(be, samplesPerTransition),
       // Masked models ignore padding, so the longest prompt suffices; others see 196 frames.
       frames: policy.config.maskFrames ? "max" : f.max_motion_length,
     },
