@@ -17,6 +17,7 @@ import {
   gemmKernel,
   splitOf,
   splitReduceKernel,
+  tileName,
 } from "../kernels/gemm/wgsl.ts";
 
 function arg(name: string, fallback: number): number {
@@ -180,7 +181,7 @@ async function tiles(be: WebGpuBackend): Promise<void> {
     for (const tile of GEMM_TILES) {
       const k = gemmKernel(bc, ba, bb, g, { tile });
       const mark = tile === pick && split.splits === 1 ? "*" : " ";
-      row.push(`${tile.tm}x${tile.tn}${mark} ${await rate(flop, () => be.dispatch(k))}`);
+      row.push(`${tileName(tile)}${mark} ${await rate(flop, () => be.dispatch(k))}`);
     }
     // split-K with the picked tile: partial products, then the ordered reduction
     if (g.batch === 1 && K >= 512) {

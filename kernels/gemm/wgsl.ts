@@ -52,6 +52,19 @@ export interface GemmTile {
   bk: 8 | 16 | 32;
   /** vec4 global loads where the operands are aligned (`widePanel`). */
   wide?: boolean;
+  /** Threads per workgroup axis: 16 (default; 256 threads) or 8 (64 threads, 8x8 each). */
+  threads?: 8 | 16;
+}
+
+/** A short name: "128x64", "64x64x32w" (32-deep panels, vec4 loads), "64x64t8" (64 threads). */
+export function tileName(t: GemmTile): string {
+  return `${t.tm}x${t.tn}` + (t.bk === 16 ? "" : `x${t.bk}`) + (t.wide ? "w" : "") +
+    (threads(t) === 16 ? "" : `t${threads(t)}`);
+}
+
+/** Threads per workgroup axis of `t`. */
+function threads(t: GemmTile): number {
+  return t.threads ?? 16;
 }
 
 /** The tiles `gemmKernel` can run (`chooseTile` picks one). */
@@ -64,6 +77,9 @@ export const GEMM_TILES: readonly GemmTile[] = [
   { tm: 64, tn: 64, bk: 16, wide: true },
   { tm: 64, tn: 128, bk: 32, wide: true },
   { tm: 64, tn: 64, bk: 32, wide: true },
+  { tm: 64, tn: 64, bk: 16, threads: 8 },
+  { tm: 64, tn: 64, bk: 16, wide: true, threads: 8 },
+  { tm: 64, tn: 64, bk: 32, wide: true, threads: 8 },
 ];
 
 /**
@@ -118,7 +134,7 @@ const LANE = ["x", "y", "z", "w"];
  */
 function panel(side: "A" | "B", trans: boolean, t: GemmTile) {
   const width = side === "A" ? t.tm : t.tn; // rows of A or columns of B in the panel
-  const groups = width / 4, units = (groups * t.bk) / 256;
+  const nt = threads(t) ** 2, groups = width / 4, units = (groups * t.bk) / nt;
   if (!Number.isInteger(units) || units < 1) {
     throw new RangeError(`GEMM tile ${t.tm}x${t.tn}x${t.bk}: panel ${side} does not split evenly`);
   }
@@ -140,7 +156,7 @@ function panel(side: "A" | "B", trans: boolean, t: GemmTile) {
     load: (k0: string) =>
       qs.map((q) => `
     { // ${side} panel at k0 = ${k0}, unit ${q} of this thread
-      let u = li + ${256 * q}u; ${unit}
+      let u = li + ${nt * q}u; ${unit}
       let x = ${first} + 4u * g; let kk = ${k0} + k;
       var v = vec4<f32>(0.0);
       if (kk < kEnd) {
@@ -149,7 +165,7 @@ ${LANE.map((c, r) => `        if (x + ${r}u < ${lim}) { v.${c} = ${mat}[${at(r)}
       ${reg}${q} = v;
     }`).join(""),
     store: qs.map((q) => `
-    { let u = li + ${256 * q}u; ${unit} ${store} = ${reg}${q}; }`).join(""),
+    { let u = li + ${nt * q}u; ${unit} ${store} = ${reg}${q}; }`).join(""),
   };
 }
 
@@ -162,7 +178,7 @@ ${LANE.map((c, r) => `        if (x + ${r}u < ${lim}) { v.${c} = ${mat}[${at(r)}
  */
 function widePanel(side: "A" | "B", trans: boolean, t: GemmTile) {
   const width = side === "A" ? t.tm : t.tn;
-  const groups = width / 4, units = (groups * t.bk) / 256;
+  const nt = threads(t) ** 2, groups = width / 4, units = (groups * t.bk) / nt;
   if (!Number.isInteger(units) || units < 1) {
     throw new RangeError(`GEMM tile ${t.tm}x${t.tn}x${t.bk}: panel ${side} does not split evenly`);
   }
@@ -174,7 +190,7 @@ function widePanel(side: "A" | "B", trans: boolean, t: GemmTile) {
   // stored (K, width): unit = 4 of the width at one k, as in `panel`
   const acrossLoad = (k0: string, q: number) => `
     { // ${side} panel at k0 = ${k0}, unit ${q} of this thread
-      let u = li + ${256 * q}u; let g = u % ${groups}u; let k = u / ${groups}u;
+      let u = li + ${nt * q}u; let g = u % ${groups}u; let k = u / ${groups}u;
       let x = ${first} + 4u * g; let kk = ${k0} + k;
       let at = ${base} + kk * ${ld} + x;
       var v = vec4<f32>(0.0);
@@ -192,13 +208,13 @@ ${
       ${reg}${q} = v;
     }`;
   const acrossStore = (q: number) => `
-    { let u = li + ${256 * q}u; let g = u % ${groups}u; let k = u / ${groups}u;
+    { let u = li + ${nt * q}u; let g = u % ${groups}u; let k = u / ${groups}u;
       ${staged}[k * ${stride} + g] = ${reg}${q}; }`;
   // stored (width, K): unit = 4 consecutive k of one row/column x
   const kq = t.bk / 4;
   const alongLoad = (k0: string, q: number) => `
     { // ${side} panel at k0 = ${k0}, unit ${q} of this thread
-      let u = li + ${256 * q}u; let kq = u % ${kq}u; let x = ${first} + u / ${kq}u;
+      let u = li + ${nt * q}u; let kq = u % ${kq}u; let x = ${first} + u / ${kq}u;
       let kk = ${k0} + 4u * kq;
       let at = ${base} + x * ${ld} + kk;
       var v = vec4<f32>(0.0);
@@ -216,7 +232,7 @@ ${
       ${reg}${q} = v;
     }`;
   const alongStore = (q: number) => `
-    { let u = li + ${256 * q}u; let kq = u % ${kq}u; let w = u / ${kq}u;
+    { let u = li + ${nt * q}u; let kq = u % ${kq}u; let w = u / ${kq}u;
 ${
     LANE.map((c, r) =>
       `      ${staged}[(4u * kq + ${r}u) * ${stride} + w / 4u][w % 4u] = ${reg}${q}.${c};`
@@ -238,21 +254,22 @@ ${
  * dynamically indexed arrays in slow local memory).
  */
 function gemmSource(transA: boolean, transB: boolean, t: GemmTile): string {
-  const ra = t.tm / 64, rb = t.tn / 64; // vec4 row groups, column groups per thread
+  const th = threads(t);
+  const ra = t.tm / (4 * th), rb = t.tn / (4 * th); // vec4 row groups, column groups per thread
   const stage = t.wide ? widePanel : panel;
   const pa = stage("A", transA, t), pb = stage("B", transB, t);
   const rows = [...Array(4 * ra).keys()], cols = [...Array(rb).keys()];
   const acc = (r: number, j: number) => `acc${r}_${j}`;
   const decl = rows.flatMap((r) => cols.map((j) => `  var ${acc(r, j)} = vec4<f32>(0.0);`));
-  const loadA = [...Array(ra).keys()].map((i) => `      let a${i} = As[k * SA + ty + ${16 * i}u];`);
-  const loadB = cols.map((j) => `      let b${j} = Bs[k * SB + tx + ${16 * j}u];`);
+  const loadA = [...Array(ra).keys()].map((i) => `      let a${i} = As[k * SA + ty + ${th * i}u];`);
+  const loadB = cols.map((j) => `      let b${j} = Bs[k * SB + tx + ${th * j}u];`);
   const fma = rows.flatMap((r) =>
     cols.map((j) => `      ${acc(r, j)} += a${r >> 2}.${LANE[r & 3]} * b${j};`)
   );
   const stores = rows.flatMap((r) =>
     cols.map((j) =>
-      `  store4(baseC, row0 + 4u * (ty + ${16 * (r >> 2)}u) + ${r & 3}u, ` +
-      `col0 + 4u * (tx + ${16 * j}u), ${acc(r, j)});`
+      `  store4(baseC, row0 + 4u * (ty + ${th * (r >> 2)}u) + ${r & 3}u, ` +
+      `col0 + 4u * (tx + ${th * j}u), ${acc(r, j)});`
     )
   );
   return `
@@ -261,7 +278,7 @@ const SB = ${t.tn / 4 + 1}u;
 var<workgroup> As: array<vec4<f32>, ${(t.tm / 4 + 1) * t.bk}>; // (bk, SA)
 var<workgroup> Bs: array<vec4<f32>, ${(t.tn / 4 + 1) * t.bk}>; // (bk, SB)
 
-@compute @workgroup_size(16, 16)
+@compute @workgroup_size(${th}, ${th})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u,
         @builtin(local_invocation_index) li: u32) {
   let entry = wg.z / p.splits; // batch entry
@@ -318,7 +335,7 @@ const SOURCES = new Map<string, string>();
 /** The cached source of a transposition pair and tile. */
 function gemmCode(transA: boolean, transB: boolean, t: GemmTile): string {
   const key = `${transA ? "T" : "N"}${transB ? "T" : "N"}${t.tm}x${t.tn}x${t.bk}` +
-    (t.wide ? "w" : "");
+    (t.wide ? "w" : "") + `t${threads(t)}`;
   let code = SOURCES.get(key);
   if (code === undefined) {
     code = gemmSource(transA, transB, t);
@@ -406,8 +423,8 @@ export function gemmKernel(
     );
   }
   return {
-    name: `gemm_${g.transA ? "t" : "n"}${g.transB ? "t" : "n"}_${tile.tm}x${tile.tn}` +
-      (tile.bk === 16 ? "" : `x${tile.bk}`) + (tile.wide ? "w" : "") + (partial ? "_splitk" : ""),
+    name: `gemm_${g.transA ? "t" : "n"}${g.transB ? "t" : "n"}_${tileName(tile)}` +
+      (partial ? "_splitk" : ""),
     code: gemmCode(g.transA, g.transB, tile),
     // without a bias, `a` is bound in its place (never read)
     inputs: [

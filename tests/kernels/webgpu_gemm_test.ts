@@ -9,6 +9,7 @@ import {
   gemmKernel,
   splitOf,
   splitReduceKernel,
+  tileName,
 } from "../../kernels/gemm/wgsl.ts";
 import { assertClose } from "../_util.ts";
 import { gpu, GPU_TEST, gpuIgnore, uniform } from "./_webgpu.ts";
@@ -198,7 +199,7 @@ async function checkTile(
       );
       const want = Float32Array.from(c0);
       gemmRef(want, a, b, M, N, K, opts);
-      const label = `tile ${tile.tm}x${tile.tn}x${tile.bk}${tile.wide ? " wide" : ""} ` +
+      const label = `tile ${tileName(tile)} ` +
         `${M}x${N}x${K} transA ${transA} transB ${transB}`;
       assertClose(await be.read(gc), want, ATOL, RTOL, label);
       for (const t of [ga, gb, gc]) be.free(t);
