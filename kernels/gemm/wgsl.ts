@@ -52,22 +52,14 @@ export interface GemmTile {
   bk: 8 | 16 | 32;
   /** vec4 global loads where the operands are aligned (`widePanel`). */
   wide?: boolean;
-  /** Threads per workgroup axis: 16 (default; 256 threads) or 8 (64 threads, 8x8 each). */
-  threads?: 8 | 16;
 }
 
-/** A short name: "128x64", "64x64x32w" (32-deep panels, vec4 loads), "64x64t8" (64 threads). */
+/** A short name: "128x64", "64x64x32w" (32-deep panels, vec4 loads). */
 export function tileName(t: GemmTile): string {
-  return `${t.tm}x${t.tn}` + (t.bk === 16 ? "" : `x${t.bk}`) + (t.wide ? "w" : "") +
-    (threads(t) === 16 ? "" : `t${threads(t)}`);
+  return `${t.tm}x${t.tn}` + (t.bk === 16 ? "" : `x${t.bk}`) + (t.wide ? "w" : "");
 }
 
-/** Threads per workgroup axis of `t`. */
-function threads(t: GemmTile): number {
-  return t.threads ?? 16;
-}
-
-/** The tiles `gemmKernel` can run (`chooseTile` picks one). */
+/** The tiles `gemmKernel` can run (`chooseTile` picks one; the benchmark times them all). */
 export const GEMM_TILES: readonly GemmTile[] = [
   { tm: 128, tn: 128, bk: 8 },
   { tm: 128, tn: 64, bk: 16 },
@@ -77,9 +69,6 @@ export const GEMM_TILES: readonly GemmTile[] = [
   { tm: 64, tn: 64, bk: 16, wide: true },
   { tm: 64, tn: 128, bk: 32, wide: true },
   { tm: 64, tn: 64, bk: 32, wide: true },
-  { tm: 64, tn: 64, bk: 16, threads: 8 },
-  { tm: 64, tn: 64, bk: 16, wide: true, threads: 8 },
-  { tm: 64, tn: 64, bk: 32, wide: true, threads: 8 },
 ];
 
 /**
@@ -93,27 +82,30 @@ function workgroups(g: GemmArgs, tile: GemmTile): number {
   return Math.ceil(g.M / tile.tm) * Math.ceil(g.N / tile.tn) * g.batch;
 }
 
-const [TILE_128X128, TILE_128X64, , TILE_64X64, TILE_64X128_WIDE, TILE_64X64_WIDE] = GEMM_TILES;
+const [, TILE_128X64, TILE_64X128, TILE_64X64, TILE_64X128_WIDE, TILE_64X64_WIDE] = GEMM_TILES;
 
 /**
  * The tile of a product, a function of its shape only (so a product always runs the same code).
- * From bench/webgpu_kernels.ts on an H200 at the MDM products (B 8, T 197, C 512, TFLOP/s, runs
- * differ by about 5%):
- * - forward (NT): 128x64 for in_proj (17.0) and linear1 (15.7 against 14.3 for 64x128); linear2
- *   (C of 512 columns) is split along k with 64x64 (13.1 against 12.0 whole);
- * - input gradients (NN, C = 1576 x 512, K = 1024): 64x128 with vec4 loads, whole (11.2 against
- *   10.2 split and 9.8 with element loads);
- * - weight gradients (TN, K = 1576 tokens): split along k with 64x64 and vec4 loads (9.7 split
- *   against 7.2 whole);
- * - batched attention products: 64x64 (within 5% of every other tile);
- * - 128x128 lost everywhere there (its 8x8 per thread leaves too few workgroups); it is kept for
- *   products four times larger.
+ * From bench/webgpu_kernels.ts on an H200 at the MDM products (C 512, FF 1024, 197 tokens per
+ * sample; TFLOP/s; runs differ by about 5%), at 8 samples (R = 1576 rows: a rollout step, one
+ * transition) and at 32 (R = 6304: four transitions per call):
+ * - forward (NT): at R = 1576, 128x64 for in_proj (15.3-17.0) and linear1 (14.6-15.7 against
+ *   14.3-14.5 for 64x128), linear2 (C of 512 columns) split along k with 64x64 (12.4-13.1
+ *   against 11.0-12.0 whole); at R = 6304, 64x128 with vec4 loads for all three (24.3, 23.5,
+ *   25.2 against 22.1, 21.2, 18.0 for 128x64);
+ * - input gradients (NN, K = 1024): 64x128 with vec4 loads, whole (11.2 at R = 1576 against 10.2
+ *   split; 24.7 at R = 6304);
+ * - weight gradients (TN, K = R tokens): 64x64 with vec4 loads, split along k (6.8-9.7 at
+ *   R = 1576 against 6.0-7.2 whole; 20.1 at R = 6304 against 10.0);
+ * - batched attention products: 64x64 at 32 heads x samples (4.0 and 3.7 against 3.8 and 3.4 for
+ *   64x128), 64x128 at 128 (11.2 and 14.6 against 10.1 and 12.2);
+ * - 128x128 and the 32-deep panels lost everywhere (too few workgroups; too much workgroup
+ *   memory); they stay in GEMM_TILES for the benchmark only.
  */
 export function chooseTile(g: GemmArgs): GemmTile {
-  if (workgroups(g, TILE_128X128) >= 1024) return TILE_128X128;
-  if (g.batch !== 1) return TILE_64X64;
+  if (g.batch !== 1) return workgroups(g, TILE_64X128) >= 1024 ? TILE_64X128 : TILE_64X64;
   if (g.transA) return TILE_64X64_WIDE;
-  if (!g.transB) return TILE_64X128_WIDE;
+  if (!g.transB || workgroups(g, TILE_64X128) >= 384) return TILE_64X128_WIDE;
   return workgroups(g, TILE_128X64) >= 192 ? TILE_128X64 : TILE_64X64;
 }
 
@@ -134,7 +126,7 @@ const LANE = ["x", "y", "z", "w"];
  */
 function panel(side: "A" | "B", trans: boolean, t: GemmTile) {
   const width = side === "A" ? t.tm : t.tn; // rows of A or columns of B in the panel
-  const nt = threads(t) ** 2, groups = width / 4, units = (groups * t.bk) / nt;
+  const groups = width / 4, units = (groups * t.bk) / 256;
   if (!Number.isInteger(units) || units < 1) {
     throw new RangeError(`GEMM tile ${t.tm}x${t.tn}x${t.bk}: panel ${side} does not split evenly`);
   }
@@ -156,7 +148,7 @@ function panel(side: "A" | "B", trans: boolean, t: GemmTile) {
     load: (k0: string) =>
       qs.map((q) => `
     { // ${side} panel at k0 = ${k0}, unit ${q} of this thread
-      let u = li + ${nt * q}u; ${unit}
+      let u = li + ${256 * q}u; ${unit}
       let x = ${first} + 4u * g; let kk = ${k0} + k;
       var v = vec4<f32>(0.0);
       if (kk < kEnd) {
@@ -165,7 +157,7 @@ ${LANE.map((c, r) => `        if (x + ${r}u < ${lim}) { v.${c} = ${mat}[${at(r)}
       ${reg}${q} = v;
     }`).join(""),
     store: qs.map((q) => `
-    { let u = li + ${nt * q}u; ${unit} ${store} = ${reg}${q}; }`).join(""),
+    { let u = li + ${256 * q}u; ${unit} ${store} = ${reg}${q}; }`).join(""),
   };
 }
 
@@ -178,7 +170,7 @@ ${LANE.map((c, r) => `        if (x + ${r}u < ${lim}) { v.${c} = ${mat}[${at(r)}
  */
 function widePanel(side: "A" | "B", trans: boolean, t: GemmTile) {
   const width = side === "A" ? t.tm : t.tn;
-  const nt = threads(t) ** 2, groups = width / 4, units = (groups * t.bk) / nt;
+  const groups = width / 4, units = (groups * t.bk) / 256;
   if (!Number.isInteger(units) || units < 1) {
     throw new RangeError(`GEMM tile ${t.tm}x${t.tn}x${t.bk}: panel ${side} does not split evenly`);
   }
@@ -190,7 +182,7 @@ function widePanel(side: "A" | "B", trans: boolean, t: GemmTile) {
   // stored (K, width): unit = 4 of the width at one k, as in `panel`
   const acrossLoad = (k0: string, q: number) => `
     { // ${side} panel at k0 = ${k0}, unit ${q} of this thread
-      let u = li + ${nt * q}u; let g = u % ${groups}u; let k = u / ${groups}u;
+      let u = li + ${256 * q}u; let g = u % ${groups}u; let k = u / ${groups}u;
       let x = ${first} + 4u * g; let kk = ${k0} + k;
       let at = ${base} + kk * ${ld} + x;
       var v = vec4<f32>(0.0);
@@ -208,13 +200,13 @@ ${
       ${reg}${q} = v;
     }`;
   const acrossStore = (q: number) => `
-    { let u = li + ${nt * q}u; let g = u % ${groups}u; let k = u / ${groups}u;
+    { let u = li + ${256 * q}u; let g = u % ${groups}u; let k = u / ${groups}u;
       ${staged}[k * ${stride} + g] = ${reg}${q}; }`;
   // stored (width, K): unit = 4 consecutive k of one row/column x
   const kq = t.bk / 4;
   const alongLoad = (k0: string, q: number) => `
     { // ${side} panel at k0 = ${k0}, unit ${q} of this thread
-      let u = li + ${nt * q}u; let kq = u % ${kq}u; let x = ${first} + u / ${kq}u;
+      let u = li + ${256 * q}u; let kq = u % ${kq}u; let x = ${first} + u / ${kq}u;
       let kk = ${k0} + 4u * kq;
       let at = ${base} + x * ${ld} + kk;
       var v = vec4<f32>(0.0);
@@ -232,7 +224,7 @@ ${
       ${reg}${q} = v;
     }`;
   const alongStore = (q: number) => `
-    { let u = li + ${nt * q}u; let kq = u % ${kq}u; let w = u / ${kq}u;
+    { let u = li + ${256 * q}u; let kq = u % ${kq}u; let w = u / ${kq}u;
 ${
     LANE.map((c, r) =>
       `      ${staged}[(4u * kq + ${r}u) * ${stride} + w / 4u][w % 4u] = ${reg}${q}.${c};`
@@ -254,22 +246,21 @@ ${
  * dynamically indexed arrays in slow local memory).
  */
 function gemmSource(transA: boolean, transB: boolean, t: GemmTile): string {
-  const th = threads(t);
-  const ra = t.tm / (4 * th), rb = t.tn / (4 * th); // vec4 row groups, column groups per thread
+  const ra = t.tm / 64, rb = t.tn / 64; // vec4 row groups, column groups per thread
   const stage = t.wide ? widePanel : panel;
   const pa = stage("A", transA, t), pb = stage("B", transB, t);
   const rows = [...Array(4 * ra).keys()], cols = [...Array(rb).keys()];
   const acc = (r: number, j: number) => `acc${r}_${j}`;
   const decl = rows.flatMap((r) => cols.map((j) => `  var ${acc(r, j)} = vec4<f32>(0.0);`));
-  const loadA = [...Array(ra).keys()].map((i) => `      let a${i} = As[k * SA + ty + ${th * i}u];`);
-  const loadB = cols.map((j) => `      let b${j} = Bs[k * SB + tx + ${th * j}u];`);
+  const loadA = [...Array(ra).keys()].map((i) => `      let a${i} = As[k * SA + ty + ${16 * i}u];`);
+  const loadB = cols.map((j) => `      let b${j} = Bs[k * SB + tx + ${16 * j}u];`);
   const fma = rows.flatMap((r) =>
     cols.map((j) => `      ${acc(r, j)} += a${r >> 2}.${LANE[r & 3]} * b${j};`)
   );
   const stores = rows.flatMap((r) =>
     cols.map((j) =>
-      `  store4(baseC, row0 + 4u * (ty + ${th * (r >> 2)}u) + ${r & 3}u, ` +
-      `col0 + 4u * (tx + ${th * j}u), ${acc(r, j)});`
+      `  store4(baseC, row0 + 4u * (ty + ${16 * (r >> 2)}u) + ${r & 3}u, ` +
+      `col0 + 4u * (tx + ${16 * j}u), ${acc(r, j)});`
     )
   );
   return `
@@ -278,7 +269,7 @@ const SB = ${t.tn / 4 + 1}u;
 var<workgroup> As: array<vec4<f32>, ${(t.tm / 4 + 1) * t.bk}>; // (bk, SA)
 var<workgroup> Bs: array<vec4<f32>, ${(t.tn / 4 + 1) * t.bk}>; // (bk, SB)
 
-@compute @workgroup_size(${th}, ${th})
+@compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u,
         @builtin(local_invocation_index) li: u32) {
   let entry = wg.z / p.splits; // batch entry
@@ -334,8 +325,7 @@ const SOURCES = new Map<string, string>();
 
 /** The cached source of a transposition pair and tile. */
 function gemmCode(transA: boolean, transB: boolean, t: GemmTile): string {
-  const key = `${transA ? "T" : "N"}${transB ? "T" : "N"}${t.tm}x${t.tn}x${t.bk}` +
-    (t.wide ? "w" : "") + `t${threads(t)}`;
+  const key = `${transA ? "T" : "N"}${transB ? "T" : "N"}${tileName(t)}`;
   let code = SOURCES.get(key);
   if (code === undefined) {
     code = gemmSource(transA, transB, t);

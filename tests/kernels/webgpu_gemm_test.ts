@@ -214,15 +214,19 @@ Deno.test("chooseTile() and chooseSplit() pick the measured tiles of the MDM pro
     const t = chooseTile(g);
     return `${t.tm}x${t.tn}${t.wide ? "w" : ""}/${chooseSplit(g, t).splits}`;
   };
-  assert.equal(pick(4096, 4096, 64), "128x128/1"); // huge
   assert.equal(pick(100, 100, 64, { transB: true }), "64x64/1"); // small
   assert.equal(pick(R, 3 * C, C, { transB: true }), "128x64/1"); // in_proj forward
   assert.equal(pick(R, FF, C, { transB: true }), "128x64/1"); // linear1 forward
   assert.equal(pick(R, C, FF, { transB: true }), "64x64/4"); // linear2 forward: split
   assert.equal(pick(R, C, FF), "64x128w/1"); // input gradient of linear2
   assert.equal(pick(FF, C, R, { transA: true }), "64x64w/6"); // weight gradient of linear1
-  // attention's per-head products: many batch entries make up for small matrices
+  // four transitions per call (R = 6304): 64x128 with vec4 loads, weight gradients split 8 ways
+  assert.equal(pick(4 * R, 3 * C, C, { transB: true }), "64x128w/1");
+  assert.equal(pick(4 * R, C, FF, { transB: true }), "64x128w/1");
+  assert.equal(pick(FF, C, 4 * R, { transA: true }), "64x64w/8");
+  // attention's per-head products: 64x64 at 32 heads x samples, 64x128 at 128
   assert.equal(pick(197, 197, 128, { transB: true, batch: 32 }), "64x64/1");
+  assert.equal(pick(197, 197, 128, { transB: true, batch: 128 }), "64x128/1");
 });
 
 Deno.test({
