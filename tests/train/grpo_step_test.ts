@@ -175,20 +175,26 @@ Deno.test("grpoStep() gives a NaN reward advantage 0 without poisoning the batch
   be.destroy();
 });
 
-Deno.test("policyLoss() gradient matches finite differences of the whole loss", async () => {
-  const be = createCpuBackend();
-  // A reference different from the policy makes the KL term and its gradient non-zero.
-  const { ctx, sampler } = setup(be, { refSeed: 2 });
+/** A recorded rollout of `ctx`'s policy on 1 prompt x 2 samples, and its batch and text. */
+async function recordedRollout(ctx: GrpoStepContext, sampler: PromptSampler) {
   const batch = sampler.next(1, 2);
   const N = 2, T = Math.max(...batch.lengths);
-  const text = be.tensor([N, 16], await ctx.featurizer.encode(batch.texts));
+  const text = ctx.be.tensor([N, 16], await ctx.featurizer.encode(batch.texts));
   const r = rollout(ctx.policy, text, batch.lengths, N, T, {
     plan: ctx.plan,
-    guidance: 2.5,
+    guidance: ctx.options.guidance,
     seed: 7,
     stream: ROLLOUT_STREAM,
     record: true,
   });
+  return { batch, N, T, text, r };
+}
+
+Deno.test("policyLoss() gradient matches finite differences of the whole loss", async () => {
+  const be = createCpuBackend();
+  // A reference different from the policy makes the KL term and its gradient non-zero.
+  const { ctx, sampler } = setup(be, { refSeed: 2 });
+  const { batch, T, text, r } = await recordedRollout(ctx, sampler);
   const adv = Float32Array.of(3, -3);
   ctx.policy.zeroGrad();
   const base = await policyLoss(ctx, r, r.steps, text, batch.lengths, adv, T, true);
@@ -227,16 +233,7 @@ Deno.test({
     const g = await gpu();
     const run = async (be: Backend) => {
       const { ctx, sampler } = setup(be, { refSeed: 2 });
-      const batch = sampler.next(1, 2);
-      const N = 2, T = Math.max(...batch.lengths);
-      const text = be.tensor([N, 16], await ctx.featurizer.encode(batch.texts));
-      const r = rollout(ctx.policy, text, batch.lengths, N, T, {
-        plan: ctx.plan,
-        guidance: 2.5,
-        seed: 7,
-        stream: ROLLOUT_STREAM,
-        record: true,
-      });
+      const { batch, T, text, r } = await recordedRollout(ctx, sampler);
       ctx.policy.zeroGrad();
       const stats = await policyLoss(ctx, r, r.steps, text, batch.lengths, adv, T, true);
       const grads = new Map<string, Float32Array>();
@@ -277,16 +274,7 @@ Deno.test("policyLoss() over blocks of transitions equals one transition at a ti
       const { ctx, sampler } = setup(be, s);
       ctx.options.transitionBatch = P;
       if (!guided) ctx.options.guidance = 1;
-      const batch = sampler.next(1, 2);
-      const N = 2, T = Math.max(...batch.lengths);
-      const text = be.tensor([N, 16], await ctx.featurizer.encode(batch.texts));
-      const r = rollout(ctx.policy, text, batch.lengths, N, T, {
-        plan: ctx.plan,
-        guidance: ctx.options.guidance,
-        seed: 7,
-        stream: ROLLOUT_STREAM,
-        record: true,
-      });
+      const { batch, T, text, r } = await recordedRollout(ctx, sampler);
       ctx.policy.zeroGrad();
       const adv = Float32Array.of(3, -3);
       const stats = await policyLoss(ctx, r, r.steps, text, batch.lengths, adv, T, true);
