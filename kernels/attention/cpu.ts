@@ -300,10 +300,7 @@ function softmaxRow(
   m: number,
   T: number,
 ): void {
-  let max = -Infinity;
-  for (let s = 0; s < T; s++) {
-    if ((mask === null || mask[m + s] !== 0) && x[o + s] > max) max = x[o + s];
-  }
+  const max = rowMax(x, o, mask, m, T);
   if (max === -Infinity) {
     for (let s = 0; s < T; s++) x[o + s] = 0;
     return;
@@ -316,7 +313,9 @@ function softmaxRow(
     let e = 0; // masked keys, and d below -745 (exp under the smallest subnormal)
     if (mask === null || mask[m + s] !== 0) {
       if (d > -745) {
-        const k = Math.round(d * EXP_INV);
+        // Math.round(d * EXP_INV) for d <= 0 (up to the sign of a zero k, which the steps below
+        // never see); Math.round compiles to a data-dependent branch that mispredicts half the time
+        const k = Math.floor(d * EXP_INV + 0.5);
         const r = d - k * EXP_HI - k * EXP_LO;
         const q = 1 + r * (1 + r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120)))));
         const ki = k | 0;
@@ -330,6 +329,31 @@ function softmaxRow(
   }
   const inv = 1 / sum;
   for (let s = 0; s < T; s++) x[o + s] = p[s] * inv;
+}
+
+/**
+ * The largest of `x[o .. o+T)` over keys with `mask[m + s] !== 0` (NaN scores never win, as with
+ * `>`); -Infinity when every key is masked. Two running maxima (even and odd keys) halve the chain
+ * of dependent compares; the maximum of a set does not depend on the order it is taken in.
+ */
+function rowMax(x: FloatArray, o: number, mask: FloatArray | null, m: number, T: number): number {
+  let even = -Infinity, odd = -Infinity, s = 0;
+  if (mask === null) {
+    for (; s + 1 < T; s += 2) {
+      const a = x[o + s], b = x[o + s + 1];
+      if (a > even) even = a;
+      if (b > odd) odd = b;
+    }
+    if (s < T && x[o + s] > even) even = x[o + s];
+  } else {
+    for (; s + 1 < T; s += 2) {
+      const a = x[o + s], b = x[o + s + 1];
+      if (mask[m + s] !== 0 && a > even) even = a;
+      if (mask[m + s + 1] !== 0 && b > odd) odd = b;
+    }
+    if (s < T && mask[m + s] !== 0 && x[o + s] > even) even = x[o + s];
+  }
+  return odd > even ? odd : even;
 }
 
 // The softmax's exp(d), d <= 0, as 2^(k/64) exp(r): d = k ln2/64 + r with |r| <= ln2/128, exp(r)
