@@ -163,6 +163,9 @@ function extent(
   return offset + (batch - 1) * stride + (rows - 1) * ld + cols;
 }
 
+/** Bytes of freed tensor arrays a backend keeps for reuse. */
+const POOL_BYTES = 64 * 1024 ** 2;
+
 class CpuBackend implements Backend {
   readonly kind: BackendKind = "cpu";
   readonly #gemm: GemmFn;
@@ -172,6 +175,13 @@ class CpuBackend implements Backend {
   #mine = new WeakSet<CpuTensor>();
   #liveBytes = 0;
   #peakBytes = 0;
+  /**
+   * Arrays of freed tensors by length, handed to the next tensor of that size (zeroed): a step
+   * allocates and frees the same shapes over and over, and fresh arrays cost page faults and
+   * garbage collections. At most POOL_BYTES are kept; they do not count as live.
+   */
+  #pool = new Map<number, Float32Array[]>();
+  #pooledBytes = 0;
 
   constructor(options: CpuBackendOptions) {
     this.#gemm = options.gemm ?? gemmF32;
@@ -201,15 +211,15 @@ class CpuBackend implements Backend {
       k.dims({ [`shape[${i}]`]: d });
       size *= d;
     });
-    const arr = new Float32Array(size);
-    if (data !== undefined) {
-      if (data.length !== size) {
-        throw new RangeError(
-          `Cannot run tensor: "data" has ${data.length} elements, shape [${shape}] needs ${size}`,
-        );
-      }
-      arr.set(data);
+    if (data !== undefined && data.length !== size) {
+      throw new RangeError(
+        `Cannot run tensor: "data" has ${data.length} elements, shape [${shape}] needs ${size}`,
+      );
     }
+    const pooled = this.#takePooled(size);
+    const arr = pooled ?? new Float32Array(size);
+    if (data !== undefined) arr.set(data);
+    else if (pooled !== null) arr.fill(0); // a fresh array is zero already
     const t = new CpuTensor(shape, arr);
     this.#mine.add(t);
     this.#liveBytes += arr.byteLength;
@@ -264,8 +274,28 @@ class CpuBackend implements Backend {
       throw new TypeError(`Cannot run free: "t" is not a cpu tensor (owner ${t.owner})`);
     }
     // A second free of the same tensor releases nothing more.
-    if (this.#mine.has(t) && !t.freed) this.#liveBytes -= t.size * 4;
+    if (this.#mine.has(t) && !t.freed) {
+      this.#liveBytes -= t.size * 4;
+      this.#keepPooled(t.data);
+    }
     t.release();
+  }
+
+  /** A pooled array of exactly `size` floats (contents stale), or null. */
+  #takePooled(size: number): Float32Array | null {
+    const arr = this.#pool.get(size)?.pop();
+    if (arr === undefined) return null;
+    this.#pooledBytes -= arr.byteLength;
+    return arr;
+  }
+
+  /** Keeps the array of a freed tensor for reuse, unless the pool is full. */
+  #keepPooled(arr: Float32Array): void {
+    if (arr.length === 0 || this.#pooledBytes + arr.byteLength > POOL_BYTES) return;
+    const list = this.#pool.get(arr.length);
+    if (list === undefined) this.#pool.set(arr.length, [arr]);
+    else list.push(arr);
+    this.#pooledBytes += arr.byteLength;
   }
 
   memory(): MemoryStats {
@@ -594,6 +624,8 @@ class CpuBackend implements Backend {
 
   destroy(): void {
     this.#destroyed = true;
+    this.#pool.clear();
+    this.#pooledBytes = 0;
   }
 }
 
