@@ -13,7 +13,8 @@
  * `options.gemm` (tests pass the plain-loop `gemmRef` to check the fast path against it).
  * Everything else is plain loops with float64 accumulators in a fixed order (GELU from an
  * interpolation table of the reference erf, see kernels/activation/cpu.ts), so results are
- * deterministic.
+ * deterministic; `axpby` runs the same per-element operations in WASM SIMD
+ * (kernels/wasm/elementwise_f32.ts), which gives the same bits.
  *
  * Conventions are those of kernels/backend.ts: forward kernels and activation gradients
  * overwrite, parameter gradients accumulate, masks are 1 = valid / 0 = padded. Arguments are
@@ -43,18 +44,12 @@ import type {
   Tensor,
 } from "./backend.ts";
 import { type GemmFn, gemmRef, resolveGemm } from "./gemm/cpu.ts";
+import { axpbyF32 } from "./wasm/elementwise_f32.ts";
 import { gemmF32 } from "./wasm/gemm_f32.ts";
 import { adamw } from "./adamw/cpu.ts";
 import { geluBackward, geluForward, siluBackward, siluForward } from "./activation/cpu.ts";
 import { attentionBackward, attentionForward } from "./attention/cpu.ts";
-import {
-  addPeriodic,
-  axpby,
-  copy2d,
-  gatherRows,
-  rowSumSqDiff,
-  scaleRows,
-} from "./elementwise/cpu.ts";
+import { addPeriodic, copy2d, gatherRows, rowSumSqDiff, scaleRows } from "./elementwise/cpu.ts";
 import { layernormBackward, layernormForward } from "./layernorm/cpu.ts";
 import { linearBackward, linearForward } from "./linear/cpu.ts";
 import { positionalTable } from "./positional/cpu.ts";
@@ -315,7 +310,7 @@ class CpuBackend implements Backend {
   axpby(out: Tensor, a: Tensor, alpha: number, b: Tensor, beta: number, n: number): void {
     const k = this.#check("axpby");
     k.dims({ n });
-    axpby(k.t("out", out, n, "n"), k.t("a", a, n, "n"), alpha, k.t("b", b, n, "n"), beta, n);
+    axpbyF32(k.t("out", out, n, "n"), k.t("a", a, n, "n"), alpha, k.t("b", b, n, "n"), beta, n);
   }
 
   addPeriodic(out: Tensor, inp: Tensor, row: Tensor, n: number, period: number): void {
