@@ -13,7 +13,7 @@
  * `options.gemm` (tests pass the plain-loop `gemmRef` to check the fast path against it).
  * Everything else is plain loops with float64 accumulators in a fixed order (GELU from an
  * interpolation table of the reference erf, see kernels/activation/cpu.ts), so results are
- * deterministic; `axpby` runs the same per-element operations in WASM SIMD
+ * deterministic; `axpby` and GELU run the same per-element operations in WASM SIMD
  * (kernels/wasm/elementwise_f32.ts), which gives the same bits.
  *
  * Conventions are those of kernels/backend.ts: forward kernels and activation gradients
@@ -44,10 +44,10 @@ import type {
   Tensor,
 } from "./backend.ts";
 import { type GemmFn, gemmRef, resolveGemm } from "./gemm/cpu.ts";
-import { axpbyF32 } from "./wasm/elementwise_f32.ts";
+import { axpbyF32, geluBackwardF32, geluForwardF32 } from "./wasm/elementwise_f32.ts";
 import { gemmF32 } from "./wasm/gemm_f32.ts";
 import { adamw } from "./adamw/cpu.ts";
-import { geluBackward, geluForward, siluBackward, siluForward } from "./activation/cpu.ts";
+import { siluBackward, siluForward } from "./activation/cpu.ts";
 import { attentionBackward, attentionForward } from "./attention/cpu.ts";
 import { addPeriodic, copy2d, gatherRows, rowSumSqDiff, scaleRows } from "./elementwise/cpu.ts";
 import { layernormBackward, layernormForward } from "./layernorm/cpu.ts";
@@ -558,13 +558,14 @@ class CpuBackend implements Backend {
   geluForward(out: Tensor, inp: Tensor, n: number): void {
     const k = this.#check("geluForward");
     k.dims({ n });
-    geluForward(k.t("out", out, n, "n"), k.t("inp", inp, n, "n"), n);
+    geluForwardF32(k.t("out", out, n, "n"), k.t("inp", inp, n, "n"), n);
   }
 
   geluBackward(dinp: Tensor, inp: Tensor, dout: Tensor, n: number): void {
     const k = this.#check("geluBackward");
     k.dims({ n });
-    geluBackward(k.t("dinp", dinp, n, "n"), k.t("inp", inp, n, "n"), k.t("dout", dout, n, "n"), n);
+    const d = k.t("dinp", dinp, n, "n");
+    geluBackwardF32(d, k.t("inp", inp, n, "n"), k.t("dout", dout, n, "n"), n);
   }
 
   siluForward(out: Tensor, inp: Tensor, n: number): void {
