@@ -2,8 +2,8 @@
  * Builds the WASM-SIMD kernels: compiles each `kernels/wasm/<name>.wat` with wabt and writes the
  * bytes as base64 into the generated module `kernels/wasm/<name>_wasm.ts`, so that running the
  * engine needs no compiler. The tests (tests/kernels/wasm_gemm_test.ts,
- * tests/kernels/wasm_elementwise_test.ts) rebuild and check each committed module is exactly what
- * its source gives.
+ * tests/kernels/wasm_elementwise_test.ts, tests/kernels/wasm_philox_test.ts) rebuild and check
+ * each committed module is exactly what its source gives.
  *
  * Usage: `deno task build-wasm`
  */
@@ -37,8 +37,16 @@ export const ELEMENTWISE_WASM: WasmModuleSpec = {
   what: "element-wise kernels",
 };
 
+/** The Philox generator (kernels/wasm/philox.wat). */
+export const PHILOX_WASM: WasmModuleSpec = {
+  wat: new URL("../kernels/wasm/philox.wat", import.meta.url),
+  module: new URL("../kernels/wasm/philox_wasm.ts", import.meta.url),
+  constant: "PHILOX_WASM_BASE64",
+  what: "Philox generator",
+};
+
 /** Every module `deno task build-wasm` writes. */
-export const WASM_MODULES: readonly WasmModuleSpec[] = [GEMM_WASM, ELEMENTWISE_WASM];
+export const WASM_MODULES: readonly WasmModuleSpec[] = [GEMM_WASM, ELEMENTWISE_WASM, PHILOX_WASM];
 
 /** The hand-written GEMM kernel source. */
 export const GEMM_WAT_URL: URL = GEMM_WASM.wat;
