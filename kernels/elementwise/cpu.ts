@@ -123,8 +123,12 @@ export function copy2d(
   srcStride: number,
   srcOffset: number,
 ): void {
+  // Long rows between distinct buffers go by memcpy (a view per row costs more below 64);
+  // within one buffer the element loop keeps its front-to-back order for overlapping blocks.
+  const rowCopy = cols >= 64 && dst.buffer !== src.buffer;
   for (let r = 0; r < rows; r++) {
     const d = dstOffset + r * dstStride, s = srcOffset + r * srcStride;
-    for (let c = 0; c < cols; c++) dst[d + c] = src[s + c];
+    if (rowCopy) dst.set(src.subarray(s, s + cols), d);
+    else for (let c = 0; c < cols; c++) dst[d + c] = src[s + c];
   }
 }

@@ -79,10 +79,7 @@ export function linearForward(
   OC: number,
   gemm: GemmFn = gemmRef,
 ): void {
-  if (bias !== null) {
-    const row = bias.length === OC ? bias : bias.subarray(0, OC); // one view, not one per row
-    for (let n = 0; n < N; n++) out.set(row, n * OC);
-  }
+  if (bias !== null) broadcastRow(out, bias, N, OC);
   // weight is stored (OC, C) = op(B)^T, hence transB.
   gemm(out, inp, weight, N, OC, C, { transB: true, beta: bias === null ? 0 : 1 });
 }
@@ -105,6 +102,20 @@ export function linearBackward(
   // dweight (OC, C) += dout^T (OC, N) @ inp (N, C); dout is stored (N, OC), hence transA.
   if (dweight !== null) gemm(dweight, dout, inp, OC, C, N, { transA: true, beta: 1 });
   if (dbias !== null) addColumnSums(dbias, dout, N, OC);
+}
+
+/**
+ * `out[n, :] = row` for n < N: the first row, then the filled rows copied after themselves,
+ * doubling (log2 N copies instead of N).
+ */
+function broadcastRow(out: FloatArray, row: FloatArray, N: number, OC: number): void {
+  if (N === 0 || OC === 0) return;
+  out.set(row.length === OC ? row : row.subarray(0, OC), 0);
+  for (let filled = 1; filled < N;) {
+    const k = Math.min(filled, N - filled);
+    out.copyWithin(filled * OC, 0, k * OC);
+    filled += k;
+  }
 }
 
 /** Column-sum scratch of `addColumnSums`, grown to the widest layer seen. */
