@@ -1,9 +1,8 @@
 /**
  * Builds the WASM-SIMD kernels: compiles each `kernels/wasm/<name>.wat` with wabt and writes the
  * bytes as base64 into the generated module `kernels/wasm/<name>_wasm.ts`, so that running the
- * engine needs no compiler. The tests (tests/kernels/wasm_gemm_test.ts,
- * tests/kernels/wasm_elementwise_test.ts, tests/kernels/wasm_philox_test.ts) rebuild and check
- * each committed module is exactly what its source gives.
+ * engine needs no compiler. The tests (tests/kernels/wasm_*_test.ts) rebuild and check each
+ * committed module is exactly what its source gives.
  *
  * Usage: `deno task build-wasm`
  */
@@ -45,8 +44,21 @@ export const PHILOX_WASM: WasmModuleSpec = {
   what: "Philox generator",
 };
 
+/** The attention softmax (kernels/wasm/softmax.wat). */
+export const SOFTMAX_WASM: WasmModuleSpec = {
+  wat: new URL("../kernels/wasm/softmax.wat", import.meta.url),
+  module: new URL("../kernels/wasm/softmax_wasm.ts", import.meta.url),
+  constant: "SOFTMAX_WASM_BASE64",
+  what: "softmax kernel",
+};
+
 /** Every module `deno task build-wasm` writes. */
-export const WASM_MODULES: readonly WasmModuleSpec[] = [GEMM_WASM, ELEMENTWISE_WASM, PHILOX_WASM];
+export const WASM_MODULES: readonly WasmModuleSpec[] = [
+  GEMM_WASM,
+  ELEMENTWISE_WASM,
+  PHILOX_WASM,
+  SOFTMAX_WASM,
+];
 
 /** The hand-written GEMM kernel source. */
 export const GEMM_WAT_URL: URL = GEMM_WASM.wat;

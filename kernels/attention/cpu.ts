@@ -11,11 +11,13 @@
  *
  * `attentionForward`/`attentionBackward` route the four products (QK^T, att V and their
  * backward products) through a `GemmFn` on strided views inside `qkv`, with the softmax in
- * place on `att` and a table-driven `exp` (within 2 ulp of `Math.exp`); `attentionForwardRef`/
+ * place on `att` and a table-driven `exp` (within 2 ulp of `Math.exp`; on float32 arrays the
+ * same steps run in WASM SIMD, kernels/wasm/softmax_f32.ts); `attentionForwardRef`/
  * `attentionBackwardRef` are plain loops, the readable truth. Host arrays may be float32 or
  * float64 (finite-difference checks).
  */
 import { type FloatArray, type GemmFn, gemmRef } from "../gemm/cpu.ts";
+import { type ExpTables, softmaxRowsF32 } from "../wasm/softmax_f32.ts";
 
 // ----------------------------------------------------------------------------------------------
 // Attention, plain loops: qkv (B, T, 3C), keyMask (B, T), att/datt (B, NH, T, T), out (B, T, C)
@@ -159,7 +161,12 @@ export function attentionForward(
       strideB: HS,
       strideC: T * T,
     });
-    for (let r = 0; r < NH * T; r++) softmaxRow(att, a0 + r * T, p, keyMask, b * T, T);
+    if (att instanceof Float32Array && (keyMask === null || keyMask instanceof Float32Array)) {
+      // the same steps in WASM SIMD, two keys at a time
+      softmaxRowsF32(att, a0, NH * T, keyMask, b * T, T, EXP_TABLES);
+    } else {
+      for (let r = 0; r < NH * T; r++) softmaxRow(att, a0 + r * T, p, keyMask, b * T, T);
+    }
     // out[b, :, h] (T, HS) = att[b, h] (T, T) @ V_h (T, HS), written into the (T, C) rows of out.
     gemm(out, att, qkv, T, HS, T, {
       batch: NH,
@@ -377,3 +384,12 @@ const EXP_POW2 = (() => {
   for (let n = 1; n < t.length; n++) t[n] = t[n - 1] / 2;
   return t;
 })();
+
+/** The tables and constants above, for the WASM softmax (kernels/wasm/softmax_f32.ts). */
+const EXP_TABLES: ExpTables = {
+  inv: EXP_INV,
+  hi: EXP_HI,
+  lo: EXP_LO,
+  frac: EXP_FRAC,
+  pow2: EXP_POW2,
+};
