@@ -13,7 +13,8 @@
  * `options.gemm` (tests pass the plain-loop `gemmRef` to check the fast path against it).
  * Everything else is plain loops with float64 accumulators in a fixed order (GELU from an
  * interpolation table of the reference erf, see kernels/activation/cpu.ts), so results are
- * deterministic.
+ * deterministic; `axpby` and GELU run the same per-element operations in WASM SIMD
+ * (kernels/wasm/elementwise_f32.ts), which gives the same bits.
  *
  * Conventions are those of kernels/backend.ts: forward kernels and activation gradients
  * overwrite, parameter gradients accumulate, masks are 1 = valid / 0 = padded. Arguments are
@@ -43,18 +44,12 @@ import type {
   Tensor,
 } from "./backend.ts";
 import { type GemmFn, gemmRef, resolveGemm } from "./gemm/cpu.ts";
+import { axpbyF32, geluBackwardF32, geluForwardF32 } from "./wasm/elementwise_f32.ts";
 import { gemmF32 } from "./wasm/gemm_f32.ts";
 import { adamw } from "./adamw/cpu.ts";
-import { geluBackward, geluForward, siluBackward, siluForward } from "./activation/cpu.ts";
+import { siluBackward, siluForward } from "./activation/cpu.ts";
 import { attentionBackward, attentionForward } from "./attention/cpu.ts";
-import {
-  addPeriodic,
-  axpby,
-  copy2d,
-  gatherRows,
-  rowSumSqDiff,
-  scaleRows,
-} from "./elementwise/cpu.ts";
+import { addPeriodic, copy2d, gatherRows, rowSumSqDiff, scaleRows } from "./elementwise/cpu.ts";
 import { layernormBackward, layernormForward } from "./layernorm/cpu.ts";
 import { linearBackward, linearForward } from "./linear/cpu.ts";
 import { positionalTable } from "./positional/cpu.ts";
@@ -163,6 +158,9 @@ function extent(
   return offset + (batch - 1) * stride + (rows - 1) * ld + cols;
 }
 
+/** Bytes of freed tensor arrays a backend keeps for reuse. */
+const POOL_BYTES = 64 * 1024 ** 2;
+
 class CpuBackend implements Backend {
   readonly kind: BackendKind = "cpu";
   readonly #gemm: GemmFn;
@@ -172,6 +170,13 @@ class CpuBackend implements Backend {
   #mine = new WeakSet<CpuTensor>();
   #liveBytes = 0;
   #peakBytes = 0;
+  /**
+   * Arrays of freed tensors by length, handed to the next tensor of that size (zeroed): a step
+   * allocates and frees the same shapes over and over, and fresh arrays cost page faults and
+   * garbage collections. At most POOL_BYTES are kept; they do not count as live.
+   */
+  #pool = new Map<number, Float32Array[]>();
+  #pooledBytes = 0;
 
   constructor(options: CpuBackendOptions) {
     this.#gemm = options.gemm ?? gemmF32;
@@ -201,15 +206,15 @@ class CpuBackend implements Backend {
       k.dims({ [`shape[${i}]`]: d });
       size *= d;
     });
-    const arr = new Float32Array(size);
-    if (data !== undefined) {
-      if (data.length !== size) {
-        throw new RangeError(
-          `Cannot run tensor: "data" has ${data.length} elements, shape [${shape}] needs ${size}`,
-        );
-      }
-      arr.set(data);
+    if (data !== undefined && data.length !== size) {
+      throw new RangeError(
+        `Cannot run tensor: "data" has ${data.length} elements, shape [${shape}] needs ${size}`,
+      );
     }
+    const pooled = this.#takePooled(size);
+    const arr = pooled ?? new Float32Array(size);
+    if (data !== undefined) arr.set(data);
+    else if (pooled !== null) arr.fill(0); // a fresh array is zero already
     const t = new CpuTensor(shape, arr);
     this.#mine.add(t);
     this.#liveBytes += arr.byteLength;
@@ -264,8 +269,28 @@ class CpuBackend implements Backend {
       throw new TypeError(`Cannot run free: "t" is not a cpu tensor (owner ${t.owner})`);
     }
     // A second free of the same tensor releases nothing more.
-    if (this.#mine.has(t) && !t.freed) this.#liveBytes -= t.size * 4;
+    if (this.#mine.has(t) && !t.freed) {
+      this.#liveBytes -= t.size * 4;
+      this.#keepPooled(t.data);
+    }
     t.release();
+  }
+
+  /** A pooled array of exactly `size` floats (contents stale), or null. */
+  #takePooled(size: number): Float32Array | null {
+    const arr = this.#pool.get(size)?.pop();
+    if (arr === undefined) return null;
+    this.#pooledBytes -= arr.byteLength;
+    return arr;
+  }
+
+  /** Keeps the array of a freed tensor for reuse, unless the pool is full. */
+  #keepPooled(arr: Float32Array): void {
+    if (arr.length === 0 || this.#pooledBytes + arr.byteLength > POOL_BYTES) return;
+    const list = this.#pool.get(arr.length);
+    if (list === undefined) this.#pool.set(arr.length, [arr]);
+    else list.push(arr);
+    this.#pooledBytes += arr.byteLength;
   }
 
   memory(): MemoryStats {
@@ -285,7 +310,7 @@ class CpuBackend implements Backend {
   axpby(out: Tensor, a: Tensor, alpha: number, b: Tensor, beta: number, n: number): void {
     const k = this.#check("axpby");
     k.dims({ n });
-    axpby(k.t("out", out, n, "n"), k.t("a", a, n, "n"), alpha, k.t("b", b, n, "n"), beta, n);
+    axpbyF32(k.t("out", out, n, "n"), k.t("a", a, n, "n"), alpha, k.t("b", b, n, "n"), beta, n);
   }
 
   addPeriodic(out: Tensor, inp: Tensor, row: Tensor, n: number, period: number): void {
@@ -533,13 +558,14 @@ class CpuBackend implements Backend {
   geluForward(out: Tensor, inp: Tensor, n: number): void {
     const k = this.#check("geluForward");
     k.dims({ n });
-    geluForward(k.t("out", out, n, "n"), k.t("inp", inp, n, "n"), n);
+    geluForwardF32(k.t("out", out, n, "n"), k.t("inp", inp, n, "n"), n);
   }
 
   geluBackward(dinp: Tensor, inp: Tensor, dout: Tensor, n: number): void {
     const k = this.#check("geluBackward");
     k.dims({ n });
-    geluBackward(k.t("dinp", dinp, n, "n"), k.t("inp", inp, n, "n"), k.t("dout", dout, n, "n"), n);
+    const d = k.t("dinp", dinp, n, "n");
+    geluBackwardF32(d, k.t("inp", inp, n, "n"), k.t("dout", dout, n, "n"), n);
   }
 
   siluForward(out: Tensor, inp: Tensor, n: number): void {
@@ -594,6 +620,8 @@ class CpuBackend implements Backend {
 
   destroy(): void {
     this.#destroyed = true;
+    this.#pool.clear();
+    this.#pooledBytes = 0;
   }
 }
 

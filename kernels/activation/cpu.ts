@@ -76,6 +76,29 @@ function chebyshevTable(f: (x: number) => number): Float64Array {
 const CDF_TABLE = chebyshevTable(normalCdf); // (INTERVALS, NC)
 const SLOPE_TABLE = chebyshevTable(geluSlope); // (INTERVALS, NC)
 
+/** The GELU interpolation tables and their layout, for the WASM twin (kernels/wasm). */
+export interface GeluTables {
+  /** Table range [lo, hi) and intervals per unit. */
+  lo: number;
+  hi: number;
+  perUnit: number;
+  /** Coefficients per interval, lowest degree first. */
+  coefficients: number;
+  /** (intervals, coefficients) of Phi, of the GELU slope. */
+  cdf: Float64Array;
+  slope: Float64Array;
+}
+
+/** The tables `geluForward` and `geluBackward` evaluate. */
+export const GELU_TABLES: GeluTables = {
+  lo: LO,
+  hi: HI,
+  perUnit: PER_UNIT,
+  coefficients: NC,
+  cdf: CDF_TABLE,
+  slope: SLOPE_TABLE,
+};
+
 /** The table polynomial of interval `i` at local `u` (Horner, fixed order). */
 function poly(tab: Float64Array, i: number, u: number): number {
   const o = i * NC;

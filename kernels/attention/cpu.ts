@@ -11,11 +11,13 @@
  *
  * `attentionForward`/`attentionBackward` route the four products (QK^T, att V and their
  * backward products) through a `GemmFn` on strided views inside `qkv`, with the softmax in
- * place on `att` and a table-driven `exp` (within 2 ulp of `Math.exp`); `attentionForwardRef`/
+ * place on `att` and a table-driven `exp` (within 2 ulp of `Math.exp`; on float32 arrays the
+ * same steps run in WASM SIMD, kernels/wasm/softmax_f32.ts); `attentionForwardRef`/
  * `attentionBackwardRef` are plain loops, the readable truth. Host arrays may be float32 or
  * float64 (finite-difference checks).
  */
 import { type FloatArray, type GemmFn, gemmRef } from "../gemm/cpu.ts";
+import { type ExpTables, softmaxRowsF32 } from "../wasm/softmax_f32.ts";
 
 // ----------------------------------------------------------------------------------------------
 // Attention, plain loops: qkv (B, T, 3C), keyMask (B, T), att/datt (B, NH, T, T), out (B, T, C)
@@ -159,7 +161,12 @@ export function attentionForward(
       strideB: HS,
       strideC: T * T,
     });
-    for (let r = 0; r < NH * T; r++) softmaxRow(att, a0 + r * T, p, keyMask, b * T, T);
+    if (att instanceof Float32Array && (keyMask === null || keyMask instanceof Float32Array)) {
+      // the same steps in WASM SIMD, two keys at a time
+      softmaxRowsF32(att, a0, NH * T, keyMask, b * T, T, EXP_TABLES);
+    } else {
+      for (let r = 0; r < NH * T; r++) softmaxRow(att, a0 + r * T, p, keyMask, b * T, T);
+    }
     // out[b, :, h] (T, HS) = att[b, h] (T, T) @ V_h (T, HS), written into the (T, C) rows of out.
     gemm(out, att, qkv, T, HS, T, {
       batch: NH,
@@ -300,10 +307,7 @@ function softmaxRow(
   m: number,
   T: number,
 ): void {
-  let max = -Infinity;
-  for (let s = 0; s < T; s++) {
-    if ((mask === null || mask[m + s] !== 0) && x[o + s] > max) max = x[o + s];
-  }
+  const max = rowMax(x, o, mask, m, T);
   if (max === -Infinity) {
     for (let s = 0; s < T; s++) x[o + s] = 0;
     return;
@@ -316,7 +320,9 @@ function softmaxRow(
     let e = 0; // masked keys, and d below -745 (exp under the smallest subnormal)
     if (mask === null || mask[m + s] !== 0) {
       if (d > -745) {
-        const k = Math.round(d * EXP_INV);
+        // Math.round(d * EXP_INV) for d <= 0 (up to the sign of a zero k, which the steps below
+        // never see); Math.round compiles to a data-dependent branch that mispredicts half the time
+        const k = Math.floor(d * EXP_INV + 0.5);
         const r = d - k * EXP_HI - k * EXP_LO;
         const q = 1 + r * (1 + r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120)))));
         const ki = k | 0;
@@ -330,6 +336,31 @@ function softmaxRow(
   }
   const inv = 1 / sum;
   for (let s = 0; s < T; s++) x[o + s] = p[s] * inv;
+}
+
+/**
+ * The largest of `x[o .. o+T)` over keys with `mask[m + s] !== 0` (NaN scores never win, as with
+ * `>`); -Infinity when every key is masked. Two running maxima (even and odd keys) halve the chain
+ * of dependent compares; the maximum of a set does not depend on the order it is taken in.
+ */
+function rowMax(x: FloatArray, o: number, mask: FloatArray | null, m: number, T: number): number {
+  let even = -Infinity, odd = -Infinity, s = 0;
+  if (mask === null) {
+    for (; s + 1 < T; s += 2) {
+      const a = x[o + s], b = x[o + s + 1];
+      if (a > even) even = a;
+      if (b > odd) odd = b;
+    }
+    if (s < T && x[o + s] > even) even = x[o + s];
+  } else {
+    for (; s + 1 < T; s += 2) {
+      const a = x[o + s], b = x[o + s + 1];
+      if (mask[m + s] !== 0 && a > even) even = a;
+      if (mask[m + s + 1] !== 0 && b > odd) odd = b;
+    }
+    if (s < T && mask[m + s] !== 0 && x[o + s] > even) even = x[o + s];
+  }
+  return odd > even ? odd : even;
 }
 
 // The softmax's exp(d), d <= 0, as 2^(k/64) exp(r): d = k ln2/64 + r with |r| <= ln2/128, exp(r)
@@ -353,3 +384,12 @@ const EXP_POW2 = (() => {
   for (let n = 1; n < t.length; n++) t[n] = t[n - 1] / 2;
   return t;
 })();
+
+/** The tables and constants above, for the WASM softmax (kernels/wasm/softmax_f32.ts). */
+const EXP_TABLES: ExpTables = {
+  inv: EXP_INV,
+  hi: EXP_HI,
+  lo: EXP_LO,
+  frac: EXP_FRAC,
+  pow2: EXP_POW2,
+};

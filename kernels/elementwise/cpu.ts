@@ -53,7 +53,11 @@ export function scaleRows(
 // ----------------------------------------------------------------------------------------------
 // rowSumSqDiff: (R, C) -> (R)
 
-/** `out[r] = sum_c w[r, c] (a[r, c] - b[r, c])^2`, `w` = 1 when null; float64 sums. */
+/**
+ * `out[r] = sum_c w[r, c] (a[r, c] - b[r, c])^2`, `w` = 1 when null; float64 sums. Rows go in
+ * pairs: each sum is a chain of dependent adds, and two chains side by side overlap; every row
+ * still adds its terms alone and in column order.
+ */
 export function rowSumSqDiff(
   out: FloatArray, // (R)
   a: FloatArray, // (R, C)
@@ -62,7 +66,27 @@ export function rowSumSqDiff(
   R: number,
   C: number,
 ): void {
-  for (let r = 0; r < R; r++) {
+  let r = 0;
+  for (; r + 1 < R; r += 2) {
+    const o0 = r * C, o1 = o0 + C;
+    let sum0 = 0, sum1 = 0;
+    if (w === null) {
+      for (let c = 0; c < C; c++) {
+        const d0 = a[o0 + c] - b[o0 + c], d1 = a[o1 + c] - b[o1 + c];
+        sum0 += d0 * d0;
+        sum1 += d1 * d1;
+      }
+    } else {
+      for (let c = 0; c < C; c++) {
+        const d0 = a[o0 + c] - b[o0 + c], d1 = a[o1 + c] - b[o1 + c];
+        sum0 += w[o0 + c] * d0 * d0;
+        sum1 += w[o1 + c] * d1 * d1;
+      }
+    }
+    out[r] = sum0;
+    out[r + 1] = sum1;
+  }
+  if (r < R) {
     let sum = 0;
     for (let c = 0; c < C; c++) {
       const d = a[r * C + c] - b[r * C + c];
@@ -99,8 +123,12 @@ export function copy2d(
   srcStride: number,
   srcOffset: number,
 ): void {
+  // Long rows between distinct buffers go by memcpy (a view per row costs more below 64);
+  // within one buffer the element loop keeps its front-to-back order for overlapping blocks.
+  const rowCopy = cols >= 64 && dst.buffer !== src.buffer;
   for (let r = 0; r < rows; r++) {
     const d = dstOffset + r * dstStride, s = srcOffset + r * srcStride;
-    for (let c = 0; c < cols; c++) dst[d + c] = src[s + c];
+    if (rowCopy) dst.set(src.subarray(s, s + cols), d);
+    else for (let c = 0; c < cols; c++) dst[d + c] = src[s + c];
   }
 }

@@ -79,10 +79,7 @@ export function linearForward(
   OC: number,
   gemm: GemmFn = gemmRef,
 ): void {
-  if (bias !== null) {
-    const row = bias.length === OC ? bias : bias.subarray(0, OC); // one view, not one per row
-    for (let n = 0; n < N; n++) out.set(row, n * OC);
-  }
+  if (bias !== null) broadcastRow(out, bias, N, OC);
   // weight is stored (OC, C) = op(B)^T, hence transB.
   gemm(out, inp, weight, N, OC, C, { transB: true, beta: bias === null ? 0 : 1 });
 }
@@ -107,16 +104,43 @@ export function linearBackward(
   if (dbias !== null) addColumnSums(dbias, dout, N, OC);
 }
 
-/** Column-sum scratch of `addColumnSums`, grown to the widest layer seen. */
-let sumBuf = new Float64Array(1024);
-
-/** `acc[o] += sum_n x[n, o]` for x (N, OC), summed in float64 in row order, added once. */
-function addColumnSums(acc: FloatArray, x: FloatArray, N: number, OC: number): void {
-  if (sumBuf.length < OC) sumBuf = new Float64Array(OC);
-  const sums = sumBuf; // (OC) reused: every kernel call runs to completion before the next
-  sums.fill(0, 0, OC);
-  for (let n = 0; n < N; n++) {
-    for (let o = 0; o < OC; o++) sums[o] += x[n * OC + o];
+/**
+ * `out[n, :] = row` for n < N: the first row, then the filled rows copied after themselves,
+ * doubling (log2 N copies instead of N).
+ */
+function broadcastRow(out: FloatArray, row: FloatArray, N: number, OC: number): void {
+  if (N === 0 || OC === 0) return;
+  out.set(row.length === OC ? row : row.subarray(0, OC), 0);
+  for (let filled = 1; filled < N;) {
+    const k = Math.min(filled, N - filled);
+    out.copyWithin(filled * OC, 0, k * OC);
+    filled += k;
   }
-  for (let o = 0; o < OC; o++) acc[o] += sums[o];
+}
+
+/**
+ * `acc[o] += sum_n x[n, o]` for x (N, OC), summed in float64 in row order, added once. Four
+ * columns at a time with their sums in locals: four independent chains, no scratch array.
+ */
+function addColumnSums(acc: FloatArray, x: FloatArray, N: number, OC: number): void {
+  const end = N * OC;
+  let o = 0;
+  for (; o + 4 <= OC; o += 4) {
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (let i = o; i < end; i += OC) {
+      s0 += x[i];
+      s1 += x[i + 1];
+      s2 += x[i + 2];
+      s3 += x[i + 3];
+    }
+    acc[o] += s0;
+    acc[o + 1] += s1;
+    acc[o + 2] += s2;
+    acc[o + 3] += s3;
+  }
+  for (; o < OC; o++) {
+    let sum = 0;
+    for (let i = o; i < end; i += OC) sum += x[i];
+    acc[o] += sum;
+  }
 }

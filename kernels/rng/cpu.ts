@@ -2,9 +2,10 @@
  * Random normals, CPU twin: `randn` fills a host array from the Philox generator at a
  * `RandomAddress`, element `i` being element `offset + i` of stream `(seed, stream)` (see
  * `randnHost` in kernels/rng/philox.ts), so any slice of a stream can be drawn independently.
+ * The Philox blocks are drawn in WebAssembly (`randnF32`), which gives the bits of `randnHost`.
  */
 import type { RandomAddress } from "../backend.ts";
-import { randnHost } from "./philox.ts";
+import { randnF32 } from "../wasm/philox_f32.ts";
 
 /** Throws a RangeError unless `x` is a u32 integer. */
 function checkU32(x: number, what: string): void {
@@ -22,5 +23,5 @@ export function randn(
   checkU32(addr.seed, "seed");
   checkU32(addr.stream, "stream");
   checkU32(addr.offset, "offset");
-  randnHost(out, n, addr.seed, addr.stream, addr.offset);
+  randnF32(out, n, addr.seed, addr.stream, addr.offset);
 }

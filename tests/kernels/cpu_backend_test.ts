@@ -45,6 +45,28 @@ Deno.test("cpu backend tensor(), write(), read(), fill() and copy() manage host 
   assert.throws(() => be.write(t, new Float32Array(3), 4), /"t" has 6 elements, needs 7/);
 });
 
+Deno.test("cpu backend tensor() reuses freed arrays zeroed, without counting them live", async () => {
+  const be = createCpuBackend();
+  const t = be.tensor([2, 3], [1, 2, 3, 4, 5, 6]);
+  be.free(t);
+  assert.equal(be.memory().liveBytes, 0);
+  const u = be.tensor([3, 2]); // same size: takes the freed array, zeroed
+  assert.deepEqual([...await be.read(u)], [0, 0, 0, 0, 0, 0]);
+  assert.equal(be.memory().liveBytes, 24);
+  be.free(u);
+  const v = be.tensor([6], [6, 5, 4, 3, 2, 1]);
+  assert.deepEqual([...await be.read(v)], [6, 5, 4, 3, 2, 1]);
+  be.fill(v, 7);
+  const w = be.tensor([6]); // nothing pooled: a fresh array, v keeps its values
+  assert.deepEqual([...await be.read(w)], [0, 0, 0, 0, 0, 0]);
+  assert.deepEqual([...await be.read(v)], [7, 7, 7, 7, 7, 7]);
+  be.free(v);
+  be.free(v); // a second free pools nothing more
+  const x = be.tensor([6]), y = be.tensor([6]);
+  be.fill(x, 1);
+  assert.deepEqual([...await be.read(y)], [0, 0, 0, 0, 0, 0]);
+});
+
 Deno.test("cpu backend rejects tensors of another backend, freed tensors and use after destroy", () => {
   const be = createCpuBackend();
   const t = be.tensor([4]);
