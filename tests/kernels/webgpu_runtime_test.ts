@@ -161,3 +161,30 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  ...GPU_TEST,
+  name: "startProfile()/stopProfile() time every dispatch by kernel name",
+  ignore: gpuIgnore,
+  async fn() {
+    const be = await createWebGpuBackend();
+    try {
+      await assert.rejects(() => be.runtime.stopProfile(), /not started/);
+      if (!be.runtime.startProfile()) return; // no timestamp queries on this adapter
+      const x = be.tensor([1024]), y = be.tensor([1024]);
+      for (let i = 0; i < 600; i++) be.fill(x, i); // more than one submission
+      for (let i = 0; i < 3; i++) be.axpby(y, x, 2, x, 1, 1024);
+      const report = await be.runtime.stopProfile();
+      const byName = new Map(report.map((t) => [t.name, t]));
+      assert.equal(byName.get("fill")?.dispatches, 600);
+      assert.equal(report.reduce((n, t) => n + t.dispatches, 0), 603);
+      for (const t of report) assert.ok(t.ms >= 0 && Number.isFinite(t.ms), `${t.name} ${t.ms}`);
+      assert.deepEqual(report, [...report].sort((a, b) => b.ms - a.ms)); // largest first
+      // after stopping, dispatches are not timed (and nothing breaks)
+      be.fill(x, 1);
+      assert.deepEqual([...await be.read(x)].slice(0, 2), [1, 1]);
+    } finally {
+      be.destroy();
+    }
+  },
+});
