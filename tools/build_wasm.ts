@@ -44,12 +44,12 @@ export const PHILOX_WASM: WasmModuleSpec = {
   what: "Philox generator",
 };
 
-/** The attention softmax (kernels/wasm/softmax.wat). */
-export const SOFTMAX_WASM: WasmModuleSpec = {
-  wat: new URL("../kernels/wasm/softmax.wat", import.meta.url),
-  module: new URL("../kernels/wasm/softmax_wasm.ts", import.meta.url),
-  constant: "SOFTMAX_WASM_BASE64",
-  what: "softmax kernel",
+/** The attention kernels: softmax and whole attention calls (kernels/wasm/attention.wat). */
+export const ATTENTION_WASM: WasmModuleSpec = {
+  wat: new URL("../kernels/wasm/attention.wat", import.meta.url),
+  module: new URL("../kernels/wasm/attention_wasm.ts", import.meta.url),
+  constant: "ATTENTION_WASM_BASE64",
+  what: "attention kernels",
 };
 
 /** Every module `deno task build-wasm` writes. */
@@ -57,7 +57,7 @@ export const WASM_MODULES: readonly WasmModuleSpec[] = [
   GEMM_WASM,
   ELEMENTWISE_WASM,
   PHILOX_WASM,
-  SOFTMAX_WASM,
+  ATTENTION_WASM,
 ];
 
 /** The hand-written GEMM kernel source. */

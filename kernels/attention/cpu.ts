@@ -12,12 +12,21 @@
  * `attentionForward`/`attentionBackward` route the four products (QK^T, att V and their
  * backward products) through a `GemmFn` on strided views inside `qkv`, with the softmax in
  * place on `att` and a table-driven `exp` (within 2 ulp of `Math.exp`; on float32 arrays the
- * same steps run in WASM SIMD, kernels/wasm/softmax_f32.ts); `attentionForwardRef`/
+ * same steps run in WASM SIMD, kernels/wasm/attention_f32.ts). With `gemmF32` on float32 arrays
+ * the whole call runs instead as one WASM kernel with the same bits (`attentionForwardF32`/
+ * `attentionBackwardF32`, which leave the scratch `datt` untouched); `attentionForwardRef`/
  * `attentionBackwardRef` are plain loops, the readable truth. Host arrays may be float32 or
  * float64 (finite-difference checks).
  */
 import { type FloatArray, type GemmFn, gemmRef } from "../gemm/cpu.ts";
-import { type ExpTables, softmaxRowsF32 } from "../wasm/softmax_f32.ts";
+import {
+  attentionBackwardF32,
+  attentionForwardF32,
+  type ExpTables,
+  fusedAttentionFits,
+  softmaxRowsF32,
+} from "../wasm/attention_f32.ts";
+import { gemmF32 } from "../wasm/gemm_f32.ts";
 
 // ----------------------------------------------------------------------------------------------
 // Attention, plain loops: qkv (B, T, 3C), keyMask (B, T), att/datt (B, NH, T, T), out (B, T, C)
@@ -142,6 +151,15 @@ export function attentionForward(
   NH: number,
   gemm: GemmFn = gemmRef,
 ): void {
+  if (
+    gemm === gemmF32 && out instanceof Float32Array && att instanceof Float32Array &&
+    qkv instanceof Float32Array && (keyMask === null || keyMask instanceof Float32Array) &&
+    fusedAttentionFits(T, C, NH)
+  ) {
+    // the same bits in one kernel call: no packing of the many small per-head products
+    attentionForwardF32(out, att, qkv, keyMask, B, T, C, NH, EXP_TABLES);
+    return;
+  }
   const HS = C / NH, C3 = 3 * C, scale = 1 / Math.sqrt(HS);
   const p = rowScratch(T); // (T) one row of exponentials
   for (let b = 0; b < B; b++) {
@@ -196,6 +214,14 @@ export function attentionBackward(
   NH: number,
   gemm: GemmFn = gemmRef,
 ): void {
+  if (
+    gemm === gemmF32 && dqkv instanceof Float32Array && dout instanceof Float32Array &&
+    qkv instanceof Float32Array && att instanceof Float32Array && fusedAttentionFits(T, C, NH)
+  ) {
+    // the same bits in one kernel call (datt, scratch, unused)
+    attentionBackwardF32(dqkv, dout, qkv, att, B, T, C, NH);
+    return;
+  }
   const HS = C / NH, C3 = 3 * C, scale = 1 / Math.sqrt(HS);
   for (let b = 0; b < B; b++) {
     const q0 = b * T * C3, a0 = b * NH * T * T, o0 = b * T * C;
@@ -385,7 +411,7 @@ const EXP_POW2 = (() => {
   return t;
 })();
 
-/** The tables and constants above, for the WASM softmax (kernels/wasm/softmax_f32.ts). */
+/** The tables and constants above, for the WASM softmax (kernels/wasm/attention_f32.ts). */
 const EXP_TABLES: ExpTables = {
   inv: EXP_INV,
   hi: EXP_HI,

@@ -3,8 +3,6 @@ import { attentionForward } from "../../kernels/attention/cpu.ts";
 import { gemmRef } from "../../kernels/gemm/cpu.ts";
 import { Rng } from "../../kernels/rng/philox.ts";
 import { gemmF32 } from "../../kernels/wasm/gemm_f32.ts";
-import { SOFTMAX_WASM_BASE64 } from "../../kernels/wasm/softmax_wasm.ts";
-import { buildWasmModule, SOFTMAX_WASM } from "../../tools/build_wasm.ts";
 
 /** Asserts the same bits, any NaN matching any NaN (NaN signs follow the compiler, not IEEE). */
 function assertSameValues(ours: Float32Array, ref: Float32Array, label: string): void {
@@ -54,14 +52,4 @@ Deno.test("the WASM softmax of attentionForward() gives the bits of the host sof
       }
     }
   }
-});
-
-Deno.test("softmax_wasm.ts is exactly what tools/build_wasm.ts builds from softmax.wat", async () => {
-  const committed = await Deno.readTextFile(SOFTMAX_WASM.module);
-  assert.equal(
-    await buildWasmModule(SOFTMAX_WASM),
-    committed,
-    "run `deno task build-wasm` and commit",
-  );
-  assert.ok(SOFTMAX_WASM_BASE64.length > 0);
 });
