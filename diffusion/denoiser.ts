@@ -22,6 +22,12 @@ export interface DenoiserInput {
   lengths: Int32Array | null;
 }
 
+/** The activations one forward saved for its backward, held outside the model (opaque). */
+export interface ActivationHandle {
+  /** Their size, for memory budgets. */
+  readonly bytes: number;
+}
+
 export interface Denoiser {
   readonly backend: Backend;
   /** Feature dimension F (263 HumanML3D, 251 KIT). */
@@ -30,4 +36,11 @@ export interface Denoiser {
   readonly textDim: number;
   /** Writes the x0 prediction `(B, T, F)` into `out`, for `B` and `T` given by the input shapes. */
   predictX0(out: Tensor, input: DenoiserInput, B: number, T: number): void;
+  /**
+   * Trainable denoisers: takes the latest forward's saved activations out of the model, so that
+   * its backward can run later (`attachActivations`), or they are released (`freeActivations`).
+   */
+  detachActivations?(): ActivationHandle;
+  attachActivations?(saved: ActivationHandle): void;
+  freeActivations?(saved: ActivationHandle): void;
 }

@@ -13,7 +13,7 @@
  * (seed, stream) reproduces a rollout bit for bit on the same backend.
  */
 import type { Backend, Tensor } from "../kernels/backend.ts";
-import type { Denoiser } from "./denoiser.ts";
+import type { ActivationHandle, Denoiser } from "./denoiser.ts";
 import type { SamplingPlan, SamplingStep } from "./plan.ts";
 import { sampleFromMean, stepMean, validElementMask } from "./transition.ts";
 
@@ -25,6 +25,20 @@ export interface RolloutOptions {
   stream: number;
   /** Keep x, x' and squared distances of every stochastic step (for GRPO). */
   record: boolean;
+  /**
+   * With `record`: also keep, for recorded steps while their total stays within `maxBytes`, the
+   * denoiser's saved activations and the guided x0 (`RecordedStep.saved`), so that a trainer
+   * can differentiate the rollout's own forward instead of running it again.
+   */
+  saveActivations?: { maxBytes: number };
+}
+
+/** A recorded step's forward, kept for its backward (`RolloutOptions.saveActivations`). */
+export interface SavedForward {
+  /** The denoiser's activations of the guided call at x (detached from it). */
+  activations: ActivationHandle;
+  /** The guided x0 prediction at x. */
+  x0hat: Tensor; // (B, T, F)
 }
 
 /** One recorded stochastic transition x → x'. */
@@ -36,11 +50,15 @@ export interface RecordedStep {
   sample: Tensor; // (B, T, F)
   /** Sum over valid elements of (x' - mean)^2. */
   sqDist: Tensor; // (B)
+  /** The step's forward, when kept; null once a trainer attached its activations. */
+  saved?: SavedForward | null;
 }
 
 export interface Rollout {
   /** The final motion (normalised features). */
   x0: Tensor; // (B, T, F)
+  /** The denoiser that ran it (releases kept activations). */
+  den: Denoiser;
   steps: RecordedStep[];
   /** Valid elements per sample (length x F): the log-prob averaging count. */
   count: Float64Array; // (B)
@@ -201,8 +219,20 @@ export function rollout(
   if (opts.plan.initScale !== 1) be.axpby(x, x, Math.fround(opts.plan.initScale), x, 0, n);
 
   const steps: RecordedStep[] = [];
+  let keptBytes = 0;
   opts.plan.steps.forEach((step, k) => {
     guidedX0(den, g, x0hat, x, step, opts.guidance, B, T);
+    let saved: SavedForward | null = null;
+    if (opts.record && opts.saveActivations && step.std > 0 && den.detachActivations) {
+      const activations = den.detachActivations();
+      if (keptBytes + activations.bytes <= opts.saveActivations.maxBytes) {
+        keptBytes += activations.bytes;
+        saved = { activations, x0hat: be.tensor([B, T, F]) };
+        be.copy(saved.x0hat, x0hat, n);
+      } else {
+        den.attachActivations!(activations); // over budget: the model keeps its buffers
+      }
+    }
     stepMean(be, mean, x0hat, x, step, n);
     if (step.std > 0) {
       be.randn(noise, n, { seed: opts.seed, stream: opts.stream, offset: (k + 1) * n });
@@ -212,7 +242,7 @@ export function rollout(
     if (opts.record && step.std > 0) {
       const sqDist = be.tensor([B]);
       be.rowSumSqDiff(sqDist, next, mean, w, B, T * F);
-      steps.push({ step, index: k, x, sample: next, sqDist });
+      steps.push({ step, index: k, x, sample: next, sqDist, saved });
     } else if (!steps.some((s) => s.sample === x)) {
       be.free(x); // not referenced by a recorded step
     }
@@ -221,13 +251,23 @@ export function rollout(
   freeGuidedBatch(be, g);
   for (const t of [w, x0hat, mean, noise]) be.free(t);
   const count = Float64Array.from(lengths, (len) => Math.min(len, T) * F);
-  return { x0: x, steps, count };
+  return { x0: x, den, steps, count };
 }
 
-/** Releases every tensor a rollout holds (x of one step is x' of the previous: freed once). */
+/**
+ * Releases every tensor a rollout holds (x of one step is x' of the previous: freed once) and
+ * the kept forwards no trainer took.
+ */
 export function freeRollout(be: Backend, r: Rollout): void {
   const seen = new Set<Tensor>([r.x0]);
-  for (const s of r.steps) for (const t of [s.x, s.sample, s.sqDist]) seen.add(t);
+  for (const s of r.steps) {
+    for (const t of [s.x, s.sample, s.sqDist]) seen.add(t);
+    if (s.saved) {
+      be.free(s.saved.x0hat);
+      r.den.freeActivations?.(s.saved.activations);
+      s.saved = null;
+    }
+  }
   for (const t of seen) be.free(t);
 }
 

@@ -82,6 +82,50 @@ export interface MdmParam {
 }
 
 /** Forward activations and backward scratch outside the encoder layers. */
+/** Activations of one forward, detached from the model (`MdmDenoiser.detachActivations`). */
+export interface SavedActivations {
+  readonly plan: Plan;
+  readonly last: { B: number; T: number; adapters: boolean };
+  /** Their size, for memory budgets. */
+  readonly bytes: number;
+}
+
+/** Every tensor a plan owns. */
+function planTensors(p: Plan): Tensor[] {
+  return [
+    ...[p.x, p.text, p.condMask, p.keyMask, p.emb0, p.tIn, p.tH, p.tHs, p.tEmb, p.tok],
+    ...[p.frames, p.out],
+    ...p.xs,
+    ...p.layers.flatMap((a) => tensorsOf(a)),
+  ];
+}
+
+/**
+ * Backward scratch for (B, T) at most: one per model, whichever forward's activations the
+ * backward differentiates (they may be detached and attached back, see `detachActivations`).
+ */
+interface BackScratch {
+  B: number;
+  T: number;
+  layer: LayerScratch;
+  dxA: Tensor; // (N, C)
+  dxB: Tensor; // (N, C)
+  dframes: Tensor; // (B*T, C)
+  demb0: Tensor; // (B*T, C)
+  dtok: Tensor; // (B, C)
+  dtHs: Tensor; // (B, C)
+  dtH: Tensor; // (B, C)
+}
+
+function backScratchTensors(k: BackScratch): Tensor[] {
+  return [k.dxA, k.dxB, k.dframes, k.demb0, k.dtok, k.dtHs, k.dtH, ...tensorsOf(k.layer)];
+}
+
+/** Bytes of every tensor of a plan. */
+function planBytes(p: Plan): number {
+  return planTensors(p).reduce((n, t) => n + 4 * t.size, 0);
+}
+
 interface Plan {
   B: number;
   T: number;
@@ -100,14 +144,6 @@ interface Plan {
   layers: LayerActivations[];
   frames: Tensor; // (B*T, C) encoder output without the token
   out: Tensor; // (B*T, F)
-  scratch: LayerScratch | null;
-  dxA: Tensor | null; // (N, C)
-  dxB: Tensor | null; // (N, C)
-  dframes: Tensor | null; // (B*T, C)
-  demb0: Tensor | null; // (B*T, C)
-  dtok: Tensor | null; // (B, C)
-  dtHs: Tensor | null; // (B, C)
-  dtH: Tensor | null; // (B, C)
 }
 
 /** The MDM denoiser; see the module doc. Create with `fromStateDict` or `random`. */
@@ -135,6 +171,8 @@ export class MdmDenoiser implements Denoiser {
   #adapters = true;
   #plan: Plan | null = null;
   #last: { B: number; T: number; adapters: boolean } | null = null;
+  /** Backward scratch, allocated by the first backward. */
+  #back: BackScratch | null = null;
 
   private constructor(
     be: Backend,
@@ -412,7 +450,6 @@ export class MdmDenoiser implements Denoiser {
     const S = maxT + 1, N = maxB * S, C = c.latentDim, F = c.nfeats, D = c.textDim;
     const NH = c.heads, FF = c.ffSize;
     const grads = this.training !== "none";
-    const g = (shape: number[]) => (grads ? be.tensor(shape) : null);
     const plan: Plan = {
       B: maxB,
       T: maxT,
@@ -436,14 +473,6 @@ export class MdmDenoiser implements Denoiser {
       ),
       frames: be.tensor([maxB * maxT, C]),
       out: be.tensor([maxB * maxT, F]),
-      scratch: grads ? allocLayerScratch(be, maxB, S, C, NH, FF) : null,
-      dxA: g([N, C]),
-      dxB: g([N, C]),
-      dframes: g([maxB * maxT, C]),
-      demb0: g([maxB * maxT, C]),
-      dtok: g([maxB, C]),
-      dtHs: g([maxB, C]),
-      dtH: g([maxB, C]),
     };
     for (const lin of this.#linears()) {
       if (!lin.lora) continue;
@@ -457,15 +486,58 @@ export class MdmDenoiser implements Denoiser {
   }
 
   #freePlan(p: Plan): void {
-    const be = this.backend;
-    const own: (Tensor | null)[] = [
-      ...[p.x, p.text, p.condMask, p.keyMask, p.emb0, p.tIn, p.tH, p.tHs, p.tEmb, p.tok],
-      ...[p.frames, p.out, p.dxA, p.dxB, p.dframes, p.demb0, p.dtok, p.dtHs, p.dtH],
-      ...p.xs,
-    ];
-    for (const t of own) if (t) be.free(t);
-    for (const a of p.layers) for (const t of tensorsOf(a)) be.free(t);
-    if (p.scratch) { for (const t of tensorsOf(p.scratch)) be.free(t); }
+    for (const t of planTensors(p)) this.backend.free(t);
+  }
+
+  /** The backward scratch, grown to (B, T) when needed. */
+  #ensureBackScratch(B: number, T: number): BackScratch {
+    const old = this.#back;
+    if (old && B <= old.B && T <= old.T) return old;
+    const be = this.backend, c = this.config;
+    const maxB = Math.max(B, old?.B ?? 0), maxT = Math.max(T, old?.T ?? 0);
+    if (old) { for (const t of backScratchTensors(old)) be.free(t); }
+    const S = maxT + 1, N = maxB * S, C = c.latentDim;
+    this.#back = {
+      B: maxB,
+      T: maxT,
+      layer: allocLayerScratch(be, maxB, S, C, c.heads, c.ffSize),
+      dxA: be.tensor([N, C]),
+      dxB: be.tensor([N, C]),
+      dframes: be.tensor([maxB * maxT, C]),
+      demb0: be.tensor([maxB * maxT, C]),
+      dtok: be.tensor([maxB, C]),
+      dtHs: be.tensor([maxB, C]),
+      dtH: be.tensor([maxB, C]),
+    };
+    return this.#back;
+  }
+
+  /**
+   * Takes the activations the latest forward saved for `backward` out of the model (the next
+   * forward works in fresh buffers), so that the backward of that forward can run later, after
+   * other forwards: `attachActivations` hands them back. The caller owns them until then (or
+   * releases them with `freeActivations`).
+   */
+  detachActivations(): SavedActivations {
+    const plan = this.#plan, last = this.#last;
+    if (plan === null || last === null) {
+      throw new TypeError("Cannot detach MDM activations: no forward has run");
+    }
+    this.#plan = null;
+    this.#last = null;
+    return { plan, last, bytes: planBytes(plan) };
+  }
+
+  /** Makes `saved` (from `detachActivations`) the forward that `backward` differentiates. */
+  attachActivations(saved: SavedActivations): void {
+    if (this.#plan) this.#freePlan(this.#plan);
+    this.#plan = saved.plan;
+    this.#last = saved.last;
+  }
+
+  /** Releases detached activations that will not be attached. */
+  freeActivations(saved: SavedActivations): void {
+    this.#freePlan(saved.plan);
   }
 
   /** Frees every tensor the model owns. */
@@ -473,6 +545,8 @@ export class MdmDenoiser implements Denoiser {
     const be = this.backend;
     if (this.#plan) this.#freePlan(this.#plan);
     this.#plan = null;
+    if (this.#back) { for (const t of backScratchTensors(this.#back)) be.free(t); }
+    this.#back = null;
     for (const t of [...this.params.values(), ...this.grads.values(), this.#pe]) be.free(t);
     for (const lin of this.#linears()) {
       const ad = lin.lora;
@@ -562,14 +636,14 @@ export class MdmDenoiser implements Denoiser {
     }
     const dims: LayerDims = { B, S, C, NH: cfg.heads, FF: cfg.ffSize };
     const full = this.training === "full";
-    const s = a.scratch!;
+    const k = this.#ensureBackScratch(B, T), s = k.layer;
 
     // out = poseFinal(frames)   (B*T, F) → (B*T, C)
-    linearBackward(be, this.#poseFinal, a.dframes!, dout, a.frames, B * T, false);
+    linearBackward(be, this.#poseFinal, k.dframes, dout, a.frames, B * T, false);
     // frames = xs[L][:, 1:]; the token's output is dropped, so its gradient is zero.
-    let dy = a.dxA!, dx = a.dxB!;
+    let dy = k.dxA, dx = k.dxB;
     be.fill(dy, 0);
-    be.copy2d(dy, a.dframes!, B, T * C, S * C, C, T * C, 0);
+    be.copy2d(dy, k.dframes, B, T * C, S * C, C, T * C, 0);
 
     // Encoder layers in reverse. With frozen base weights nothing below layer 0 needs dx.
     for (let l = cfg.layers - 1; l >= 0; l--) {
@@ -590,14 +664,14 @@ export class MdmDenoiser implements Denoiser {
     if (!full) return;
 
     // dy = d(sequence) (B, S, C); pe is constant. Split into token and frames.
-    be.copy2d(a.dtok!, dy, B, C, C, 0, S * C, 0); // (B, C)
-    be.copy2d(a.demb0!, dy, B, T * C, T * C, 0, S * C, C); // (B*T, C)
-    linearBackward(be, this.#poseEmbedding, null, a.demb0!, a.x, B * T, false);
+    be.copy2d(k.dtok, dy, B, C, C, 0, S * C, 0); // (B, C)
+    be.copy2d(k.demb0, dy, B, T * C, T * C, 0, S * C, C); // (B*T, C)
+    linearBackward(be, this.#poseEmbedding, null, k.demb0, a.x, B * T, false);
     // tok = embed_text(text) + time2(silu(time0(pe[t])))
-    linearBackward(be, this.#embedText, null, a.dtok!, a.text, B, false);
-    linearBackward(be, this.#time2, a.dtHs!, a.dtok!, a.tHs, B, false);
-    be.siluBackward(a.dtH!, a.tH, a.dtHs!, B * C);
-    linearBackward(be, this.#time0, null, a.dtH!, a.tIn, B, false);
+    linearBackward(be, this.#embedText, null, k.dtok, a.text, B, false);
+    linearBackward(be, this.#time2, k.dtHs, k.dtok, a.tHs, B, false);
+    be.siluBackward(k.dtH, a.tH, k.dtHs, B * C);
+    linearBackward(be, this.#time0, null, k.dtH, a.tIn, B, false);
   }
 
   /** Key padding mask (B, S): 1 for the token and valid frames; null when the model attends all. */

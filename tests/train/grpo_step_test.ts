@@ -17,7 +17,7 @@ import { PromptSampler } from "../../train/grpo/prompts.ts";
 import { createRewardFn, type RewardFn } from "../../train/grpo/rewards.ts";
 import { DEFAULT_MATCHING } from "../../rewards/semantic.ts";
 import { totalReward } from "../../rewards/total.ts";
-import { rollout } from "../../diffusion/sampler.ts";
+import { freeRollout, rollout } from "../../diffusion/sampler.ts";
 import { assertClose } from "../_util.ts";
 import { gpu, GPU_TEST, gpuIgnore } from "../kernels/_webgpu.ts";
 import { FakeDataset, testEncoder, testFeaturizer, tinyModel } from "./_grpo_util.ts";
@@ -305,4 +305,52 @@ Deno.test("defaultTransitionBatch() keeps a GPU call at most 32 samples, 1 on th
   assert.equal(defaultTransitionBatch(gpuLike, 2), 4);
   assert.equal(defaultTransitionBatch(gpuLike, 16), 2);
   assert.equal(defaultTransitionBatch(gpuLike, 64), 1);
+});
+
+Deno.test("policyLoss() on the rollout's kept forwards equals running them again, bit for bit", async () => {
+  const run = async (maxBytes: number | null) => {
+    const be = createCpuBackend();
+    const { ctx, sampler } = setup(be, { refSeed: 2 });
+    const batch = sampler.next(1, 2);
+    const N = 2, T = Math.max(...batch.lengths);
+    const text = be.tensor([N, 16], await ctx.featurizer.encode(batch.texts));
+    const base = be.memory().liveBytes;
+    const r = rollout(ctx.policy, text, batch.lengths, N, T, {
+      plan: ctx.plan,
+      guidance: ctx.options.guidance,
+      seed: 7,
+      stream: ROLLOUT_STREAM,
+      record: true,
+      saveActivations: maxBytes === null ? undefined : { maxBytes },
+    });
+    const kept = r.steps.filter((s) => s.saved).length;
+    ctx.policy.zeroGrad();
+    const stats = await policyLoss(
+      ctx,
+      r,
+      r.steps,
+      text,
+      batch.lengths,
+      Float32Array.of(3, -3),
+      T,
+      true,
+    );
+    const grads = new Map<string, Float32Array>();
+    for (const p of ctx.policy.trainable()) grads.set(p.name, await be.read(p.grad));
+    assert.ok(r.steps.every((s) => !s.saved), "every kept forward was used");
+    freeRollout(be, r);
+    const leftover = be.memory().liveBytes - base;
+    be.destroy();
+    return { stats, grads, kept, steps: r.steps.length, leftover };
+  };
+  const again = await run(null), all = await run(1 << 30), some = await run(1);
+  assert.equal(again.kept, 0);
+  assert.equal(all.kept, all.steps);
+  assert.equal(some.kept, 0); // a 1-byte budget keeps nothing
+  // nothing kept is left behind once the rollout is freed (a leak would be a plan per step)
+  assert.ok(all.leftover <= again.leftover, `${all.leftover} > ${again.leftover} bytes`);
+  for (const k of [all]) {
+    assert.deepEqual(k.stats, again.stats);
+    for (const [name, g] of again.grads) assert.deepEqual(k.grads.get(name), g, name);
+  }
 });

@@ -26,7 +26,7 @@
  */
 import type { Backend, Tensor } from "../../kernels/backend.ts";
 import { Rng } from "../../kernels/rng/philox.ts";
-import type { MdmDenoiser } from "../../models/mdm/mdm.ts";
+import type { MdmDenoiser, SavedActivations } from "../../models/mdm/mdm.ts";
 import type { SamplingPlan } from "../../diffusion/plan.ts";
 import {
   freeGuidedBatch,
@@ -53,6 +53,12 @@ export const SUBSET_STREAM = 0x47530000; // "GS"
 
 /** MDM's default classifier-free guidance scale (its `--guidance_param`). */
 export const DEFAULT_GUIDANCE = 2.5;
+/**
+ * Memory the rollout may keep for its forwards' activations (`RolloutOptions.saveActivations`):
+ * the mini model's 9 trained transitions need about 0.1 GB; a larger model keeps as many as fit.
+ */
+export const KEPT_FORWARD_BYTES = 256 * 1024 ** 2;
+
 /** Default gradient-norm clip. */
 export const DEFAULT_MAX_GRAD_NORM = 1.0;
 
@@ -181,10 +187,13 @@ export async function policyLoss(
         }
       }
       chunk.forEach((rec, j) => stepMean(be, meanRefs[j], x0s[j], rec.x, rec.step, n));
-      guidedX0s(policy, g, outs, xs, sts, s, N, T);
+      // The rollout's own forward at this transition, when it kept it (same weights, input and
+      // batch: the same activations, bit for bit), else the forward again.
+      const kept = P === 1 && backward ? chunk[0].saved ?? null : null;
+      if (kept === null) guidedX0s(policy, g, outs, xs, sts, s, N, T);
       for (const [j, rec] of chunk.entries()) {
         const st = rec.step, meanRef = meanRefs[j];
-        stepMean(be, mean, x0s[j], rec.x, st, n);
+        stepMean(be, mean, kept?.x0hat ?? x0s[j], rec.x, st, n);
         be.rowSumSqDiff(sq, rec.sample, mean, w, N, T * F);
         be.rowSumSqDiff(sqRef, rec.sample, meanRef, w, N, T * F);
         be.rowSumSqDiff(klSq, mean, meanRef, w, N, T * F);
@@ -211,6 +220,11 @@ export async function policyLoss(
           be.axpby(half, dmean, Math.fround(c0), dmean, 0, n);
           be.copy(dout, half, n, at, 0);
         }
+      }
+      if (kept) {
+        policy.attachActivations(kept.activations as SavedActivations);
+        be.free(kept.x0hat);
+        chunk[0].saved = null;
       }
       if (backward) policy.backward(dout);
     }
@@ -257,12 +271,16 @@ export async function grpoStep(
   }
   const text = be.tensor([N, D], feats);
   policy.setAdaptersEnabled(true);
+  // The rollout keeps its forwards for the update when one forward per transition is trained
+  // and nothing else runs on the policy in between (a LoRA reference is the policy itself).
+  const keep = (o.transitionBatch ?? 1) === 1 && policy.training === "full" && ctx.reference;
   const r = rollout(policy, text, batch.lengths, N, T, {
     plan: ctx.plan,
     guidance: o.guidance,
     seed: o.seed,
     stream: (ROLLOUT_STREAM + step) >>> 0,
     record: true,
+    saveActivations: keep ? { maxBytes: KEPT_FORWARD_BYTES } : undefined,
   });
   try {
     const rewards = await ctx.reward(r.x0, batch, T);
