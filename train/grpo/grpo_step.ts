@@ -20,6 +20,10 @@
  *        (std^2 count), dx0hat = coefX0 dmean, through guidance dcond = s dx0hat,
  *        duncond = (1 - s) dx0hat, backward on the doubled batch.
  *    The loss is the MEAN over trained transitions (each one's gradient is scaled by 1/K).
+ *    Scheduling, the same gradient: with `transitionBatch` P > 1, P transitions share one
+ *    reference call, one policy call and one backward (a GPU's default); with P = 1 and full
+ *    fine-tuning the rollout keeps its forwards (`KEPT_FORWARD_BYTES`) and the update
+ *    differentiates those instead of running the policy again (bit for bit the same).
  * 4. Gradient-norm clipping (`maxGradNorm`, default 1.0; `grad_norm` logs the norm before it)
  *    and one AdamW update (weight decay 0: the KL term already anchors the policy).
  * @module
