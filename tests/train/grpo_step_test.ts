@@ -176,7 +176,11 @@ Deno.test("grpoStep() gives a NaN reward advantage 0 without poisoning the batch
 });
 
 /** A recorded rollout of `ctx`'s policy on 1 prompt x 2 samples, and its batch and text. */
-async function recordedRollout(ctx: GrpoStepContext, sampler: PromptSampler) {
+async function recordedRollout(
+  ctx: GrpoStepContext,
+  sampler: PromptSampler,
+  saveActivations?: { maxBytes: number },
+) {
   const batch = sampler.next(1, 2);
   const N = 2, T = Math.max(...batch.lengths);
   const text = ctx.be.tensor([N, 16], await ctx.featurizer.encode(batch.texts));
@@ -186,6 +190,7 @@ async function recordedRollout(ctx: GrpoStepContext, sampler: PromptSampler) {
     seed: 7,
     stream: ROLLOUT_STREAM,
     record: true,
+    saveActivations,
   });
   return { batch, N, T, text, r };
 }
@@ -311,18 +316,9 @@ Deno.test("policyLoss() on the rollout's kept forwards equals running them again
   const run = async (maxBytes: number | null) => {
     const be = createCpuBackend();
     const { ctx, sampler } = setup(be, { refSeed: 2 });
-    const batch = sampler.next(1, 2);
-    const N = 2, T = Math.max(...batch.lengths);
-    const text = be.tensor([N, 16], await ctx.featurizer.encode(batch.texts));
     const base = be.memory().liveBytes;
-    const r = rollout(ctx.policy, text, batch.lengths, N, T, {
-      plan: ctx.plan,
-      guidance: ctx.options.guidance,
-      seed: 7,
-      stream: ROLLOUT_STREAM,
-      record: true,
-      saveActivations: maxBytes === null ? undefined : { maxBytes },
-    });
+    const keep = maxBytes === null ? undefined : { maxBytes };
+    const { batch, T, text, r } = await recordedRollout(ctx, sampler, keep);
     const kept = r.steps.filter((s) => s.saved).length;
     ctx.policy.zeroGrad();
     const stats = await policyLoss(
