@@ -120,10 +120,11 @@ export function hostTransitionHead(setup: TransitionHeadSetup): TransitionHead {
         be.read(d.klSq),
         be.read(d.sqOld),
       ]);
-      // Each value is rounded to float32 where the engine would hold it.
-      const logp = Float32Array.from(logProbFromSqDist(sqH, count, st));
+      const logp64 = logProbFromSqDist(sqH, count, st),
+        logpOld64 = logProbFromSqDist(oldH, count, st);
       const logpRef = logProbFromSqDist(sqRefH, count, st);
-      const logpOld = Float32Array.from(logProbFromSqDist(oldH, count, st));
+      // The loss sees them rounded to float32, where the engine would hold them.
+      const logp = Float32Array.from(logp64), logpOld = Float32Array.from(logpOld64);
       const variance = st.std * st.std;
       const kl = Float32Array.from(klSqH, (v, b) => v / (2 * variance * count[b]));
       const s = new Float64Array(GRPO_STATS), grad = new Float32Array(N); // (N) dloss/dlogp
@@ -134,9 +135,9 @@ export function hostTransitionHead(setup: TransitionHeadSetup): TransitionHead {
       acc.meanRatio += s[GrpoStat.meanRatio] / K;
       acc.clipFraction += s[GrpoStat.clipFraction] / K;
       acc.approxKl += s[GrpoStat.approxKl] / K;
-      acc.logpCurrent += mean1(logProbFromSqDist(sqH, count, st)) / K;
+      acc.logpCurrent += mean1(logp64) / K;
       acc.logpRef += mean1(logpRef) / K;
-      acc.logpOld += mean1(logProbFromSqDist(oldH, count, st)) / K;
+      acc.logpOld += mean1(logpOld64) / K;
       const gLogp = Float64Array.from(grad, (v) => v / K);
       const gKl = new Float64Array(N).fill(s[GrpoStat.dkl] / K);
       be.write(rowLogp, logProbRowScale(gLogp, lengths, count, st, N, T));
