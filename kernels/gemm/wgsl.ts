@@ -4,7 +4,9 @@
  * threads computes a 64x64 to 128x128 tile of C (`GemmTile`, chosen from the shape by
  * `chooseTile`), each thread a 4x4 to 8x8 sub-block held in vec4 registers, staging panels of A
  * and B as vec4 in padded workgroup memory. One shader text per transposition pair and tile.
- * The k sum runs in order 0..K-1 for every element, whatever the tile: deterministic.
+ * The k sum runs in order 0..K-1 for every element, whatever the tile; a product split along k
+ * (`chooseSplit`, small C with a long k range) sums each slice in order, then the slices in
+ * order (`splitReduceKernel`). Tile and split depend on the shape only: deterministic.
  *
  * The batch index is split in two levels, `b = outer * inner + i`, each with its own strides, so
  * attention's per-(batch, head) products inside qkv (B, T, 3C) are one dispatch.
