@@ -39,7 +39,7 @@ import { createWebGpuBackend } from "../kernels/webgpu_backend.ts";
 import { Rng } from "../kernels/rng/philox.ts";
 import { cosineTables } from "../diffusion/schedule.ts";
 import { ddpmPlan } from "../diffusion/plan.ts";
-import type { MdmConfig } from "../models/mdm/config.ts";
+import { MDM_DEFAULTS, type MdmConfig } from "../models/mdm/config.ts";
 import { MdmDenoiser } from "../models/mdm/mdm.ts";
 import { AdamW } from "../train/adamw.ts";
 import {
@@ -93,15 +93,8 @@ const MINI: MdmConfig = {
   textDim: 64,
   maskFrames: true,
 };
-const OFFICIAL: MdmConfig = {
-  nfeats: 263,
-  latentDim: 512,
-  layers: 8,
-  ffSize: 1024,
-  heads: 4,
-  textDim: 512,
-  maskFrames: true,
-};
+/** MDM's official HumanML3D model (its defaults), trained with the frame mask. */
+const OFFICIAL: MdmConfig = { ...MDM_DEFAULTS, maskFrames: true };
 
 /** The mini config (CPU). */
 export function miniCase(reps = 3): GrpoBenchCase {

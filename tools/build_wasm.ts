@@ -1,7 +1,7 @@
 /**
  * Builds the WASM-SIMD kernels: compiles each `kernels/wasm/<name>.wat` with wabt and writes the
  * bytes as base64 into the generated module `kernels/wasm/<name>_wasm.ts`, so that running the
- * engine needs no compiler. The tests (tests/kernels/wasm_*_test.ts) rebuild and check each
+ * engine needs no compiler. tests/kernels/wasm_modules_test.ts rebuilds and checks each
  * committed module is exactly what its source gives.
  *
  * Usage: `deno task build-wasm`
@@ -20,50 +20,23 @@ export interface WasmModuleSpec {
   what: string;
 }
 
-/** The GEMM kernel (kernels/wasm/gemm.wat). */
-export const GEMM_WASM: WasmModuleSpec = {
-  wat: new URL("../kernels/wasm/gemm.wat", import.meta.url),
-  module: new URL("../kernels/wasm/gemm_wasm.ts", import.meta.url),
-  constant: "GEMM_WASM_BASE64",
-  what: "GEMM kernel",
-};
-
-/** The element-wise kernels (kernels/wasm/elementwise.wat). */
-export const ELEMENTWISE_WASM: WasmModuleSpec = {
-  wat: new URL("../kernels/wasm/elementwise.wat", import.meta.url),
-  module: new URL("../kernels/wasm/elementwise_wasm.ts", import.meta.url),
-  constant: "ELEMENTWISE_WASM_BASE64",
-  what: "element-wise kernels",
-};
-
-/** The Philox generator (kernels/wasm/philox.wat). */
-export const PHILOX_WASM: WasmModuleSpec = {
-  wat: new URL("../kernels/wasm/philox.wat", import.meta.url),
-  module: new URL("../kernels/wasm/philox_wasm.ts", import.meta.url),
-  constant: "PHILOX_WASM_BASE64",
-  what: "Philox generator",
-};
-
-/** The attention kernels: softmax and whole attention calls (kernels/wasm/attention.wat). */
-export const ATTENTION_WASM: WasmModuleSpec = {
-  wat: new URL("../kernels/wasm/attention.wat", import.meta.url),
-  module: new URL("../kernels/wasm/attention_wasm.ts", import.meta.url),
-  constant: "ATTENTION_WASM_BASE64",
-  what: "attention kernels",
-};
+/** The spec of `kernels/wasm/<name>.wat`, generating `<name>_wasm.ts` with `<NAME>_WASM_BASE64`. */
+function kernelModule(name: string, what: string): WasmModuleSpec {
+  return {
+    wat: new URL(`../kernels/wasm/${name}.wat`, import.meta.url),
+    module: new URL(`../kernels/wasm/${name}_wasm.ts`, import.meta.url),
+    constant: `${name.toUpperCase()}_WASM_BASE64`,
+    what,
+  };
+}
 
 /** Every module `deno task build-wasm` writes. */
 export const WASM_MODULES: readonly WasmModuleSpec[] = [
-  GEMM_WASM,
-  ELEMENTWISE_WASM,
-  PHILOX_WASM,
-  ATTENTION_WASM,
+  kernelModule("gemm", "GEMM kernel"),
+  kernelModule("elementwise", "element-wise kernels"),
+  kernelModule("philox", "Philox generator"),
+  kernelModule("attention", "attention kernels"),
 ];
-
-/** The hand-written GEMM kernel source. */
-export const GEMM_WAT_URL: URL = GEMM_WASM.wat;
-/** The generated module holding the compiled GEMM bytes. */
-export const GEMM_MODULE_URL: URL = GEMM_WASM.module;
 
 /** Compiles WebAssembly text (SIMD enabled) to a validated binary without debug names. */
 export async function compileWat(source: string, filename: string): Promise<Uint8Array> {
@@ -102,20 +75,10 @@ export function renderWasmModule(spec: WasmModuleSpec, bytes: Uint8Array): strin
   ].join("\n");
 }
 
-/** The text of the generated GEMM module for `bytes`. */
-export function renderGemmModule(bytes: Uint8Array): string {
-  return renderWasmModule(GEMM_WASM, bytes);
-}
-
 /** Compiles the source of `spec` and returns the generated module text. */
 export async function buildWasmModule(spec: WasmModuleSpec): Promise<string> {
   const source = await Deno.readTextFile(spec.wat);
   return renderWasmModule(spec, await compileWat(source, fileName(spec.wat)));
-}
-
-/** Compiles the GEMM kernel source and returns the generated module text. */
-export function buildGemmModule(): Promise<string> {
-  return buildWasmModule(GEMM_WASM);
 }
 
 if (import.meta.main) {

@@ -62,13 +62,19 @@ export function tileName(t: GemmTile): string {
 }
 
 /** The tiles `gemmKernel` can run (`chooseTile` picks one; the benchmark times them all). */
+const TILE_128X64: GemmTile = { tm: 128, tn: 64, bk: 16 };
+const TILE_64X128: GemmTile = { tm: 64, tn: 128, bk: 16 };
+const TILE_64X64: GemmTile = { tm: 64, tn: 64, bk: 16 };
+const TILE_64X128_WIDE: GemmTile = { tm: 64, tn: 128, bk: 16, wide: true };
+const TILE_64X64_WIDE: GemmTile = { tm: 64, tn: 64, bk: 16, wide: true };
+
 export const GEMM_TILES: readonly GemmTile[] = [
   { tm: 128, tn: 128, bk: 8 },
-  { tm: 128, tn: 64, bk: 16 },
-  { tm: 64, tn: 128, bk: 16 },
-  { tm: 64, tn: 64, bk: 16 },
-  { tm: 64, tn: 128, bk: 16, wide: true },
-  { tm: 64, tn: 64, bk: 16, wide: true },
+  TILE_128X64,
+  TILE_64X128,
+  TILE_64X64,
+  TILE_64X128_WIDE,
+  TILE_64X64_WIDE,
   { tm: 64, tn: 128, bk: 32, wide: true },
   { tm: 64, tn: 64, bk: 32, wide: true },
 ];
@@ -83,8 +89,6 @@ const MIN_WORKGROUPS = 264;
 function workgroups(g: GemmArgs, tile: GemmTile): number {
   return Math.ceil(g.M / tile.tm) * Math.ceil(g.N / tile.tn) * g.batch;
 }
-
-const [, TILE_128X64, TILE_64X128, TILE_64X64, TILE_64X128_WIDE, TILE_64X64_WIDE] = GEMM_TILES;
 
 /**
  * The tile of a product, a function of its shape only (so a product always runs the same code).
@@ -115,6 +119,18 @@ export function chooseTile(g: GemmArgs): GemmTile {
 const LANE = ["x", "y", "z", "w"];
 
 /**
+ * A staged panel's vec4 groups per k (`groups`: rows of A or columns of B, by 4) and the vec4
+ * units each of the 256 threads moves per panel.
+ */
+function panelShape(side: "A" | "B", t: GemmTile): { groups: number; units: number } {
+  const groups = (side === "A" ? t.tm : t.tn) / 4, units = (groups * t.bk) / 256;
+  if (!Number.isInteger(units) || units < 1) {
+    throw new RangeError(`GEMM tile ${t.tm}x${t.tn}x${t.bk}: panel ${side} does not split evenly`);
+  }
+  return { groups, units };
+}
+
+/**
  * Staging of one panel of op(A) (tm x bk) or op(B) (bk x tn) into workgroup memory, in vec4
  * units of 4 rows of A (As[k * SA + g] holds rows 4g..4g+3 of column k) or 4 columns of B
  * (Bs[k * SB + g]); the extra vec4 per staged row keeps the transposing stores free of bank
@@ -127,11 +143,7 @@ const LANE = ["x", "y", "z", "w"];
  * stores back to back.)
  */
 function panel(side: "A" | "B", trans: boolean, t: GemmTile) {
-  const width = side === "A" ? t.tm : t.tn; // rows of A or columns of B in the panel
-  const groups = width / 4, units = (groups * t.bk) / 256;
-  if (!Number.isInteger(units) || units < 1) {
-    throw new RangeError(`GEMM tile ${t.tm}x${t.tn}x${t.bk}: panel ${side} does not split evenly`);
-  }
+  const { groups, units } = panelShape(side, t);
   // Along the stored matrix's contiguous axis: k for A (M, K) and B^T (N, K), else rows/columns.
   const alongK = side === "A" ? !trans : trans;
   const unit = alongK
@@ -171,11 +183,7 @@ ${LANE.map((c, r) => `        if (x + ${r}u < ${lim}) { v.${c} = ${mat}[${at(r)}
  * else element by element. Along k, the unit's 4 values go to 4 staged rows, one component each.
  */
 function widePanel(side: "A" | "B", trans: boolean, t: GemmTile) {
-  const width = side === "A" ? t.tm : t.tn;
-  const groups = width / 4, units = (groups * t.bk) / 256;
-  if (!Number.isInteger(units) || units < 1) {
-    throw new RangeError(`GEMM tile ${t.tm}x${t.tn}x${t.bk}: panel ${side} does not split evenly`);
-  }
+  const { groups, units } = panelShape(side, t);
   const [reg, mat, base, ld, lim, first, staged, stride, aligned] = side === "A"
     ? ["ra", "a", "baseA", "p.lda", "p.M", "row0", "As", "SA", "p.alignedA"]
     : ["rb", "b", "baseB", "p.ldb", "p.N", "col0", "Bs", "SB", "p.alignedB"];

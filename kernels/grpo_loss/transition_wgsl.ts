@@ -164,7 +164,6 @@ export function transitionKernel(b: TransitionBuffers, s: TransitionScalars): Ke
     uniforms: [
       u32("N", s.N),
       u32("T", s.T),
-      u32("K", s.K),
       f32("variance", s.std * s.std),
       f32("logNorm", Math.log(s.std) + 0.5 * Math.log(2 * Math.PI)),
       f32("eps", s.clipEpsilon),

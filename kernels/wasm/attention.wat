@@ -4,7 +4,7 @@
 ;; from operands copied once into this memory, with the bits of the per-product GEMM path).
 ;;
 ;; Source of kernels/wasm/attention_wasm.ts, which `deno task build-wasm` (tools/build_wasm.ts)
-;; regenerates with wabt; tests/kernels/wasm_attention_test.ts checks that the two agree.
+;; regenerates with wabt; tests/kernels/wasm_modules_test.ts checks that the two agree.
 ;;
 ;; The softmax:
 ;; Per row of T scores x (keys with mask 0 excluded):

@@ -1,7 +1,7 @@
 ;; Element-wise kernels over float32 arrays, WebAssembly SIMD.
 ;;
 ;; Source of kernels/wasm/elementwise_wasm.ts, which `deno task build-wasm` (tools/build_wasm.ts)
-;; regenerates with wabt; tests/kernels/wasm_elementwise_test.ts checks that the two agree.
+;; regenerates with wabt; tests/kernels/wasm_modules_test.ts checks that the two agree.
 ;;
 ;; The host (kernels/wasm/elementwise_f32.ts) copies the operands into linear memory, calls a
 ;; kernel, and copies the result out. Each kernel does, per element, exactly the float operations

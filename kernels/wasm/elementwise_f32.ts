@@ -58,6 +58,24 @@ function instance(floats: number): ElementwiseExports {
   return kernels;
 }
 
+/**
+ * Copies `inputs` (n floats each) into the memory one after another, 16-byte aligned, with room
+ * for one output of n floats after them; the module and the byte address of every slot (the
+ * inputs', then the output's).
+ */
+function stage(n: number, ...inputs: Float32Array[]): { w: ElementwiseExports; at: number[] } {
+  const stride = Math.ceil(n / 4) * 4; // floats per slot
+  const w = instance((inputs.length + 1) * stride);
+  const at = Array.from({ length: inputs.length + 1 }, (_, i) => OPERANDS_AT + i * stride * 4);
+  inputs.forEach((x, i) => f32.set(x.subarray(0, n), at[i] / 4));
+  return { w, at };
+}
+
+/** Copies n floats from byte address `at` of the memory into `out`. */
+function unstage(out: Float32Array, at: number, n: number): void {
+  out.set(f32.subarray(at / 4, at / 4 + n));
+}
+
 /** Grows `memory` to at least `bytes`. */
 function grow(memory: WebAssembly.Memory, bytes: number): void {
   if (bytes > memory.buffer.byteLength) {
@@ -90,15 +108,10 @@ export function axpbyF32(
     axpby(out, a, alpha, b, beta, n);
     return;
   }
-  // operands: a (n) | b (n) | out (n), each 16-byte aligned
-  const stride = Math.ceil(n / 4) * 4, at = OPERANDS_AT / 4;
-  const w = instance(3 * stride), f = f32;
-  f.set(a.subarray(0, n), at);
-  f.set(b.subarray(0, n), at + stride);
-  const aAt = OPERANDS_AT, bAt = aAt + stride * 4, outAt = bAt + stride * 4;
+  const { w, at: [aAt, bAt, outAt] } = stage(n, a, b);
   if (alpha === 1 && beta === 1) w.add(aAt, bAt, outAt, n);
   else w.axpby(aAt, bAt, outAt, n, alpha, beta);
-  out.set(f.subarray(at + 2 * stride, at + 2 * stride + n));
+  unstage(out, outAt, n);
 }
 
 /**
@@ -114,12 +127,9 @@ export function geluForwardF32(
     geluForward(out, inp, n);
     return;
   }
-  // operands: inp (n) | out (n)
-  const stride = Math.ceil(n / 4) * 4, at = OPERANDS_AT / 4;
-  const w = instance(2 * stride), f = f32;
-  f.set(inp.subarray(0, n), at);
-  w.gelu(OPERANDS_AT, OPERANDS_AT + stride * 4, n, CDF_AT);
-  out.set(f.subarray(at + stride, at + stride + n));
+  const { w, at: [inpAt, outAt] } = stage(n, inp);
+  w.gelu(inpAt, outAt, n, CDF_AT);
+  unstage(out, outAt, n);
 }
 
 /**
@@ -137,12 +147,7 @@ export function geluBackwardF32(
     geluBackward(dinp, inp, dout, n);
     return;
   }
-  // operands: inp (n) | dout (n) | dinp (n)
-  const stride = Math.ceil(n / 4) * 4, at = OPERANDS_AT / 4;
-  const w = instance(3 * stride), f = f32;
-  f.set(inp.subarray(0, n), at);
-  f.set(dout.subarray(0, n), at + stride);
-  const inpAt = OPERANDS_AT, doutAt = inpAt + stride * 4, dinpAt = doutAt + stride * 4;
+  const { w, at: [inpAt, doutAt, dinpAt] } = stage(n, inp, dout);
   w.geluGrad(inpAt, doutAt, dinpAt, n, SLOPE_AT);
-  dinp.set(f.subarray(at + 2 * stride, at + 2 * stride + n));
+  unstage(dinp, dinpAt, n);
 }

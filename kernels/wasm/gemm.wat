@@ -1,7 +1,7 @@
 ;; Single-precision GEMM kernel over packed panels, WebAssembly SIMD (f32x4).
 ;;
 ;; Source of kernels/wasm/gemm_wasm.ts, which `deno task build-wasm` (tools/build_wasm.ts)
-;; regenerates with wabt; tests/kernels/wasm_gemm_test.ts checks that the two agree.
+;; regenerates with wabt; tests/kernels/wasm_modules_test.ts checks that the two agree.
 ;;
 ;; The host (kernels/wasm/gemm_f32.ts) packs op(A) and op(B) into linear memory (by its own loops,
 ;; or, for an operand it first copied into the memory, by `packRows`/`packCols` below); `gemm`

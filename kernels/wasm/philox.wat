@@ -3,7 +3,7 @@
 ;; host's four 16-bit ones. Integer arithmetic: the same bits on every machine.
 ;;
 ;; Source of kernels/wasm/philox_wasm.ts, which `deno task build-wasm` (tools/build_wasm.ts)
-;; regenerates with wabt; tests/kernels/wasm_philox_test.ts checks that the two agree.
+;; regenerates with wabt; tests/kernels/wasm_modules_test.ts checks that the two agree.
 (module
   (memory (export "memory") 1)
 

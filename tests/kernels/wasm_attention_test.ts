@@ -7,10 +7,8 @@ import {
 } from "../../kernels/attention/cpu.ts";
 import type { GemmFn } from "../../kernels/gemm/cpu.ts";
 import { Rng } from "../../kernels/rng/philox.ts";
-import { ATTENTION_WASM_BASE64 } from "../../kernels/wasm/attention_wasm.ts";
 import { fusedAttentionFits } from "../../kernels/wasm/attention_f32.ts";
 import { gemmF32 } from "../../kernels/wasm/gemm_f32.ts";
-import { ATTENTION_WASM, buildWasmModule } from "../../tools/build_wasm.ts";
 import { assertClose } from "../_util.ts";
 
 /** `gemmF32` under another name: attention takes its per-product GEMM path, not the fused one. */
@@ -100,14 +98,4 @@ Deno.test("the fused WASM attention matches the plain loops", () => {
       assertClose(dqkv, dqkvR, 1e-5, 1e-4, `dqkv ${what}`);
     }
   }
-});
-
-Deno.test("attention_wasm.ts is exactly what tools/build_wasm.ts builds from attention.wat", async () => {
-  const committed = await Deno.readTextFile(ATTENTION_WASM.module);
-  assert.equal(
-    await buildWasmModule(ATTENTION_WASM),
-    committed,
-    "run `deno task build-wasm` and commit",
-  );
-  assert.ok(ATTENTION_WASM_BASE64.length > 0);
 });

@@ -3,8 +3,6 @@ import { geluBackward, geluForward } from "../../kernels/activation/cpu.ts";
 import { axpby } from "../../kernels/elementwise/cpu.ts";
 import { Rng } from "../../kernels/rng/philox.ts";
 import { axpbyF32, geluBackwardF32, geluForwardF32 } from "../../kernels/wasm/elementwise_f32.ts";
-import { ELEMENTWISE_WASM_BASE64 } from "../../kernels/wasm/elementwise_wasm.ts";
-import { buildWasmModule, ELEMENTWISE_WASM } from "../../tools/build_wasm.ts";
 
 /** n values: normals at scales from 1e-30 to 1e30, with zeros, infinities and NaN sprinkled. */
 function values(n: number, rng: Rng): Float32Array {
@@ -91,14 +89,4 @@ Deno.test("geluForwardF32() and geluBackwardF32() give the bits of the host GELU
   geluBackwardF32(ours, inp, inp, n);
   geluBackward(ref, inp, inp, n);
   assertSameValues(ours, ref, "backward sweep");
-});
-
-Deno.test("elementwise_wasm.ts is exactly what tools/build_wasm.ts builds from elementwise.wat", async () => {
-  const committed = await Deno.readTextFile(ELEMENTWISE_WASM.module);
-  assert.equal(
-    await buildWasmModule(ELEMENTWISE_WASM),
-    committed,
-    "run `deno task build-wasm` and commit",
-  );
-  assert.ok(ELEMENTWISE_WASM_BASE64.length > 0);
 });

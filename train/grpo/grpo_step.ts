@@ -213,17 +213,12 @@ export async function policyLoss(
         // x0hat = s cond + (1 - s) uncond, mean = coefX0 x0hat + coefX x (x is a constant
         // sample); block j of dout is [dcond; duncond] of transition j.
         const c0 = st.coefX0, at = j * g.B2 * T * F;
-        if (g.B2 > N) {
-          be.axpby(half, dmean, Math.fround(s * c0), dmean, 0, n);
-          be.copy(dout, half, n, at, 0);
-          be.axpby(half, dmean, Math.fround((1 - s) * c0), dmean, 0, n);
-          be.copy(dout, half, n, at + n, 0);
-        } else if (P === 1) {
-          be.axpby(dout, dmean, Math.fround(c0), dmean, 0, n);
-        } else {
-          be.axpby(half, dmean, Math.fround(c0), dmean, 0, n);
-          be.copy(dout, half, n, at, 0);
-        }
+        // (s * c0, (1 - s) * c0) with guidance, else c0 alone
+        const scales = g.B2 > N ? [s * c0, (1 - s) * c0] : [c0];
+        scales.forEach((scale, h) => {
+          be.axpby(half, dmean, Math.fround(scale), dmean, 0, n);
+          be.copy(dout, half, n, at + h * n, 0);
+        });
       }
       if (kept) {
         policy.attachActivations(kept.activations as SavedActivations);
