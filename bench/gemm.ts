@@ -1,6 +1,6 @@
 /**
  * GEMM benchmark: the WASM-SIMD `gemmF32` against the plain-TypeScript `gemmRef` loops and
- * against PyTorch CPU (`torch.mm` / `torch.bmm`, one thread like ours) timed in the same run.
+ * against PyTorch CPU (`torch.mm` / `torch.bmm`, with our thread count: `torchThreads`) timed in the same run.
  * Prints GFLOP/s and `ratio = our_time / torch_time` (below 1: we are faster).
  *
  * Usage: `deno run -A bench/gemm.ts`
@@ -9,6 +9,7 @@ import type { GemmOptions } from "../kernels/backend.ts";
 import { type GemmFn, gemmRef } from "../kernels/gemm/cpu.ts";
 import { Rng } from "../kernels/rng/philox.ts";
 import { gemmF32 } from "../kernels/wasm/gemm_f32.ts";
+import { torchThreads } from "./torch.ts";
 
 /** One benchmarked product: `batch` times op(A) (M, K) @ op(B) (K, N). */
 export interface GemmBenchCase {
@@ -103,8 +104,12 @@ export async function benchGemm(
   cases: readonly GemmBenchCase[] = GEMM_BENCH_CASES,
 ): Promise<GemmBenchRow[]> {
   const reps = cases.map((c) => repsFor(c, 0.5, 30, 5, 400));
-  const torchMs = await torchTimes(cases, reps, 1);
-  console.log("gemm (1 thread; GFLOP/s; ratio = our_time / torch_time)");
+  const threads = torchThreads();
+  const torchMs = await torchTimes(cases, reps, threads);
+  console.log(
+    `gemm (${threads} thread${threads > 1 ? "s" : ""} both sides; GFLOP/s; ratio = our_time / ` +
+      "torch_time)",
+  );
   const rows: GemmBenchRow[] = [];
   for (const [i, c] of cases.entries()) {
     const oursMs = timeGemm(gemmF32, c, reps[i]);

@@ -27,7 +27,7 @@
  * all; `--steps`: diffusion steps of the official config, default 50; `--reps`: timed steps,
  * default 3 for mini, 1 for official; `--transition-batch`: trained transitions per
  * forward/backward of the official config, on both sides, default the trainer's for the backend:
- * 4 on WebGPU). Torch on the CPU runs one thread; against WebGPU it runs on
+ * 4 on WebGPU). Torch on the CPU runs our thread count (`torchThreads`); against WebGPU it runs on
  * MOTION_GRPO_TORCH_DEVICE (bench/torch.ts).
  * @module
  */
@@ -51,7 +51,7 @@ import {
 import type { PromptBatch } from "../train/grpo/prompts.ts";
 import type { RewardFn } from "../train/grpo/rewards.ts";
 import type { TextFeaturizer } from "../rewards/encoder.ts";
-import { PYTHON, runTorch, torchDeviceFor } from "./torch.ts";
+import { PYTHON, runTorch, torchDeviceFor, torchThreads } from "./torch.ts";
 
 /** One benchmarked GRPO setting. */
 export interface GrpoBenchCase {
@@ -285,6 +285,7 @@ async function torchStep(
   k: GrpoBenchCase,
   device: "cpu" | "cuda",
   transitionBatch: number,
+  threads = torchThreads(),
 ): Promise<TorchGrpo | null> {
   const h = GRPO_BENCH_HPARAMS, c = k.config;
   const spec = {
@@ -310,7 +311,11 @@ async function torchStep(
   };
   const script = new URL("./_torch_grpo.py", import.meta.url).pathname;
   try {
-    return await runTorch(script, ["1", JSON.stringify(spec)], device) as TorchGrpo;
+    return await runTorch(
+      script,
+      [String(threads), JSON.stringify(spec)],
+      device,
+    ) as TorchGrpo;
   } catch (e) {
     console.warn(`PyTorch GRPO step skipped: ${PYTHON} ${script} failed: ${e}`);
     return null;
@@ -331,6 +336,8 @@ export async function benchGrpoCase(be: Backend, k: GrpoBenchCase): Promise<Grpo
   const processPeak = onCpu ? processPeakBytes() : null;
   const P = k.transitionBatch ?? defaultTransitionBatch(be, 2 * k.B * k.G);
   const torch = await torchStep(k, torchDeviceFor(be), P);
+  // with several CPU threads, also PyTorch's one-thread time (on small models often its best)
+  const torchOne = onCpu && torchThreads() > 1 ? await torchStep(k, "cpu", P, 1) : null;
   const where = onCpu ? "CPU" : "WebGPU";
   const cfgBatch = 2 * k.B * k.G;
   console.log(
@@ -347,6 +354,12 @@ export async function benchGrpoCase(be: Backend, k: GrpoBenchCase): Promise<Grpo
       `${torch ? `${torch.ms.toFixed(1)} ms` : "n/a"} | ratio ` +
       `${torch ? (ours.ms / torch.ms).toFixed(2) : "n/a"}`,
   );
+  if (torchOne !== null) {
+    console.log(
+      `  grpo step (${k.name}, ${where}) torch on 1 thread ${torchOne.ms.toFixed(1)} ms | ` +
+        `ratio ours / that ${(ours.ms / torchOne.ms).toFixed(2)}`,
+    );
+  }
   if (onCpu) {
     const rss = processPeak === null
       ? "n/a"

@@ -1,7 +1,7 @@
 /**
  * MDM denoiser benchmark on a backend against PyTorch doing the same work in the same run
- * (bench/_torch_mdm.py; on CPU with the same thread count: 1, as our CPU backend is
- * single-threaded; against CUDA for WebGPU when MOTION_GRPO_TORCH_DEVICE=cuda, see bench/torch.ts):
+ * (bench/_torch_mdm.py; on CPU with our thread count, `torchThreads`; against CUDA for WebGPU
+ * when MOTION_GRPO_TORCH_DEVICE=cuda, see bench/torch.ts):
  * - fwd+bwd: one training forward and full backward (every parameter gradient) on B motions;
  * - rollout: DDPM sampling with classifier-free guidance (one doubled-batch forward per step,
  *   posterior mean, fresh noise), `steps` steps of the cosine schedule.
@@ -19,7 +19,7 @@ import { freeRollout, rollout } from "../diffusion/sampler.ts";
 import type { DenoiserInput } from "../diffusion/denoiser.ts";
 import type { MdmConfig } from "../models/mdm/config.ts";
 import { MdmDenoiser } from "../models/mdm/mdm.ts";
-import { PYTHON, runTorch, torchDeviceFor } from "./torch.ts";
+import { PYTHON, runTorch, torchDeviceFor, torchThreads } from "./torch.ts";
 
 /** One benchmarked setting. */
 export interface MdmBenchCase {
@@ -171,7 +171,11 @@ async function torchTimes(
     reps: k.reps,
   }));
   try {
-    const out = await runTorch(TORCH_SCRIPT, ["1", JSON.stringify(spec)], device) as {
+    const out = await runTorch(
+      TORCH_SCRIPT,
+      [String(torchThreads()), JSON.stringify(spec)],
+      device,
+    ) as {
       torch: string;
       cases: number[][];
     };

@@ -1,12 +1,19 @@
 /**
  * How the benchmarks reach PyTorch: the interpreter is `MOTION_GRPO_PYTHON` (default Debian's
  * `/usr/bin/python3`, torch CPU), the device `MOTION_GRPO_TORCH_DEVICE` (`cpu`, the default, or
- * `cuda`). Our CPU backend is always compared with torch on the CPU (one thread, like ours); the
+ * `cuda`). Our CPU backend is always compared with torch on the CPU with the same thread count as
+ * ours (`torchThreads`: 1 unless MOTION_GRPO_CPU_THREADS asks for more); the
  * WebGPU backend with the device the variable names, so a GPU machine compares GPU with GPU.
  * Both sides compute in float32 (the scripts turn TF32 off on CUDA).
  * @module
  */
 import type { Backend } from "../kernels/backend.ts";
+import { cpuThreads } from "../kernels/wasm/pool.ts";
+
+/** Torch's CPU thread count: our CPU backend's (kernels/wasm/pool.ts). */
+export function torchThreads(): number {
+  return cpuThreads();
+}
 
 export const PYTHON = Deno.env.get("MOTION_GRPO_PYTHON") ?? "/usr/bin/python3";
 

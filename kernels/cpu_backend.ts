@@ -14,7 +14,9 @@
  * Everything else is plain loops with float64 accumulators in a fixed order (GELU from an
  * interpolation table of the reference erf, see kernels/activation/cpu.ts), so results are
  * deterministic; `axpby` and GELU run the same per-element operations in WASM SIMD
- * (kernels/wasm/elementwise_f32.ts), which gives the same bits.
+ * (kernels/wasm/elementwise_f32.ts), which gives the same bits. `gemmF32` and the whole-call
+ * attention split large calls between worker threads when `MOTION_GRPO_CPU_THREADS` (or
+ * `setCpuThreads`, kernels/wasm/pool.ts) asks for more than one; the bits do not depend on it.
  *
  * Conventions are those of kernels/backend.ts: forward kernels and activation gradients
  * overwrite, parameter gradients accumulate, masks are 1 = valid / 0 = padded. Arguments are
@@ -46,6 +48,7 @@ import type {
 import { type GemmFn, gemmRef, resolveGemm } from "./gemm/cpu.ts";
 import { axpbyF32, geluBackwardF32, geluForwardF32 } from "./wasm/elementwise_f32.ts";
 import { gemmF32 } from "./wasm/gemm_f32.ts";
+import { cpuThreads } from "./wasm/pool.ts";
 import { adamw } from "./adamw/cpu.ts";
 import { siluBackward, siluForward } from "./activation/cpu.ts";
 import { attentionBackward, attentionForward } from "./attention/cpu.ts";
@@ -194,7 +197,8 @@ class CpuBackend implements Backend {
   }
 
   describe(): string {
-    return `cpu (gemm: ${this.#gemmName})`;
+    const threads = this.#gemm === gemmF32 ? cpuThreads() : 1;
+    return `cpu (gemm: ${this.#gemmName}${threads > 1 ? `, ${threads} threads` : ""})`;
   }
 
   // ---- memory ------------------------------------------------------------------------------

@@ -38,12 +38,16 @@ export const WASM_MODULES: readonly WasmModuleSpec[] = [
   kernelModule("attention", "attention kernels"),
 ];
 
-/** Compiles WebAssembly text (SIMD enabled) to a validated binary without debug names. */
+/**
+ * Compiles WebAssembly text (SIMD and shared memory enabled) to a validated binary without debug
+ * names.
+ */
 export async function compileWat(source: string, filename: string): Promise<Uint8Array> {
   const wabt = await initWabt();
-  const module = wabt.parseWat(filename, source, { simd: true });
+  const features = { simd: true, threads: true };
+  const module = wabt.parseWat(filename, source, features);
   try {
-    module.validate();
+    (module.validate as (options: typeof features) => void)(features);
     return module.toBinary({ log: false, write_debug_names: false }).buffer.slice();
   } finally {
     module.destroy();

@@ -1,7 +1,8 @@
 /**
  * The one process-wide instance of the GEMM kernel module (kernels/wasm/gemm.wat), created on
  * first use. Its linear memory only grows: a product that needs more than the largest one before
- * it grows it once, later products reuse it without reallocation.
+ * it grows it once, later products reuse it without reallocation. The memory is shared, so that
+ * worker threads (kernels/wasm/pool.ts) can run their own instances on it.
  */
 import { GEMM_WASM_BASE64 } from "./gemm_wasm.ts";
 
@@ -51,8 +52,27 @@ export interface GemmExports {
 }
 
 const PAGE = 65536;
-/** wasm32 addresses are 32-bit: the memory can never exceed 4 GiB. */
-const MAX_BYTES = 65536 * PAGE;
+/** wasm32 addresses are 32-bit: the memory can never exceed 4 GiB (the module's maximum). */
+const MAX_PAGES = 65536;
+const MAX_BYTES = MAX_PAGES * PAGE;
+
+/** The compiled kernel module, shared by every instance (this thread's and the workers'). */
+let compiled: WebAssembly.Module | null = null;
+
+/** The kernel module, compiled on first use. */
+export function gemmModule(): WebAssembly.Module {
+  if (compiled === null) {
+    const bytes = Uint8Array.from(atob(GEMM_WASM_BASE64), (ch) => ch.charCodeAt(0));
+    compiled = new WebAssembly.Module(bytes);
+  }
+  return compiled;
+}
+
+/** An instance of the kernel module on `memory` (a shared memory of the module's limits). */
+export function instantiateGemm(memory: WebAssembly.Memory): GemmExports {
+  return new WebAssembly.Instance(gemmModule(), { env: { memory } })
+    .exports as unknown as GemmExports;
+}
 
 /** The kernel module plus a float32 view of its memory that follows growth. */
 export class GemmInstance {
@@ -87,10 +107,8 @@ let instance: GemmInstance | null = null;
 /** The shared instance, compiled and instantiated synchronously on first call. */
 export function gemmInstance(): GemmInstance {
   if (instance === null) {
-    const bytes = Uint8Array.from(atob(GEMM_WASM_BASE64), (ch) => ch.charCodeAt(0));
-    const module = new WebAssembly.Module(bytes);
-    const exports = new WebAssembly.Instance(module).exports as unknown as GemmExports;
-    instance = new GemmInstance(exports);
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
+    instance = new GemmInstance(instantiateGemm(memory));
   }
   return instance;
 }

@@ -24,8 +24,12 @@
 ;;
 ;; Memory layout (byte addresses from the host): the row scores, the (T) mask of the row's keys,
 ;; a (T) float64 scratch, and the tables: frac (64 float64) then pow2 (1076 float64).
+;;
+;; The memory is imported and shared: worker threads (kernels/wasm/pool.ts) run their own
+;; instances of this module on the same memory, each on its own batch entries and scratch.
 (module
-  (memory (export "memory") 1)
+  (import "env" "memory" (memory 1 65536 shared))
+  (export "memory" (memory 0))
 
   ;; Largest unmasked score of the row x (T floats), -inf when all are masked.
   (func $rowMax (param $x i32) (param $mask i32) (param $T i32) (result f32)

@@ -11,7 +11,15 @@
  *   forms, the softmax is the one above. Only where `fusedAttentionFits` (the GEMM sums such
  *   products in one K block; the kernel reads value rows 8 floats at a time).
  */
-import { ATTENTION_WASM_BASE64 } from "./attention_wasm.ts";
+import {
+  type AttentionExports,
+  attentionExports,
+  type AttentionJob,
+  attentionPart,
+  growAttentionMemory,
+  writeAttentionJob,
+} from "./_attention_instance.ts";
+import { JOB_AT, JobKind, kernelPool } from "./pool.ts";
 
 /** The table exp of the softmax: exp(d) = pow2[-(k >> 6)] * frac[k & 63] * poly(r). */
 export interface ExpTables {
@@ -26,76 +34,22 @@ export interface ExpTables {
   pow2: Float64Array;
 }
 
-/** Exports of kernels/wasm/attention.wat; addresses in bytes. */
-interface AttentionExports {
-  memory: WebAssembly.Memory;
-  softmaxRows(
-    x: number,
-    rows: number,
-    T: number,
-    mask: number,
-    p: number,
-    tab: number,
-    inv: number,
-    hi: number,
-    lo: number,
-  ): void;
-  attentionForward(
-    qkv: number,
-    att: number,
-    out: number,
-    mask: number,
-    kt: number,
-    p: number,
-    tab: number,
-    B: number,
-    T: number,
-    C: number,
-    NH: number,
-    alpha: number,
-    inv: number,
-    hi: number,
-    lo: number,
-  ): void;
-  attentionBackward(
-    qkv: number,
-    att: number,
-    dout: number,
-    dqkv: number,
-    datt: number,
-    kt: number,
-    B: number,
-    T: number,
-    C: number,
-    NH: number,
-    alpha: number,
-  ): void;
-}
-
-const PAGE = 65536;
 const FRAC_LEN = 64, POW2_LEN = 1076;
 /** Bytes of the tables at address 0: frac, then pow2 (which the kernel reads at frac + 512). */
 const TABLE_BYTES = (FRAC_LEN + POW2_LEN) * 8;
 /** Longest product sum the GEMM forms in one K block (its KC). */
 const MAX_ONE_BLOCK_K = 256;
 
-let kernel: AttentionExports | null = null;
-/** The tables in the memory (copied again when others are passed). */
+/** The tables in the memory (copied again when others are passed, or to a new memory). */
 let loaded: ExpTables | null = null;
+let loadedInto: WebAssembly.Memory | null = null;
 
 /** The module with at least `bytes` of memory, compiled on first use. */
 function instance(bytes: number): AttentionExports {
-  if (kernel === null) {
-    const wasm = Uint8Array.from(atob(ATTENTION_WASM_BASE64), (ch) => ch.charCodeAt(0));
-    kernel = new WebAssembly.Instance(new WebAssembly.Module(wasm))
-      .exports as unknown as AttentionExports;
-    loaded = null;
-  }
-  const memory = kernel.memory;
-  if (bytes > memory.buffer.byteLength) {
-    memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / PAGE));
-  }
-  return kernel;
+  const w = attentionExports();
+  if (w.memory !== loadedInto) loaded = null;
+  growAttentionMemory(bytes);
+  return w;
 }
 
 /** Copies `tables` to address 0 unless they are there already. */
@@ -107,6 +61,7 @@ function loadTables(buf: ArrayBufferLike, tables: ExpTables): void {
     new Float64Array(buf, 0, FRAC_LEN).set(tables.frac);
     new Float64Array(buf, FRAC_LEN * 8, POW2_LEN).set(tables.pow2);
     loaded = tables;
+    loadedInto = attentionExports().memory;
   }
 }
 
@@ -171,34 +126,37 @@ export function attentionForwardF32(
   tables: ExpTables,
 ): void {
   if (B === 0) return;
-  const HS = C / NH, Tp = Math.ceil(T / 8) * 8;
+  const HS = C / NH, Tp = Math.ceil(T / 8) * 8, parts = partsFor(B, T, C);
   const nQkv = B * T * 3 * C, nAtt = B * NH * T * T, nOut = B * T * C;
-  // memory (bytes): tables | masks (B, T + 4) | p (T + 2 float64) | K^T (HS, Tp) | qkv | att | out
+  // memory (bytes): tables | masks (B, T + 4) | per part: p (T + 2 float64), K^T (HS, Tp) |
+  // qkv | att | out
   const maskAt = TABLE_BYTES, pAt = maskAt + bytes16(B * (T + 4));
-  const ktAt = pAt + bytes16(2 * (T + 2)), qkvAt = ktAt + bytes16(HS * Tp);
+  const scratchBytes = bytes16(2 * (T + 2)) + bytes16(HS * Tp);
+  const qkvAt = pAt + parts * scratchBytes;
   const attAt = qkvAt + bytes16(nQkv), outAt = attAt + bytes16(nAtt);
   const w = instance(outAt + nOut * 4);
   const buf = w.memory.buffer;
   loadTables(buf, tables);
   stageKeyMasks(new Float32Array(buf, maskAt, B * (T + 4)), keyMask, B, T);
   new Float32Array(buf, qkvAt, nQkv).set(qkv.subarray(0, nQkv));
-  w.attentionForward(
-    qkvAt,
-    attAt,
-    outAt,
-    maskAt,
-    ktAt,
-    pAt,
-    0,
-    B,
+  const job: AttentionJob = {
+    qkv: qkvAt,
+    att: attAt,
+    out: outAt,
+    mask: maskAt,
+    datt: 0,
+    kt0: pAt + bytes16(2 * (T + 2)),
+    p0: pAt,
+    scratchBytes,
     T,
     C,
     NH,
-    1 / Math.sqrt(HS),
-    tables.inv,
-    tables.hi,
-    tables.lo,
-  );
+    alpha: 1 / Math.sqrt(HS),
+    inv: tables.inv,
+    hi: tables.hi,
+    lo: tables.lo,
+  };
+  runAttention(w, job, false, B, parts);
   att.set(new Float32Array(buf, attAt, nAtt));
   out.set(new Float32Array(buf, outAt, nOut));
 }
@@ -219,10 +177,12 @@ export function attentionBackwardF32(
   NH: number,
 ): void {
   if (B === 0) return;
-  const HS = C / NH, Tp = Math.ceil(T / 8) * 8;
+  const HS = C / NH, Tp = Math.ceil(T / 8) * 8, parts = partsFor(B, T, C);
   const nQkv = B * T * 3 * C, nAtt = B * NH * T * T, nOut = B * T * C;
-  // memory (bytes): tables (unused here) | V^T (HS, Tp) | qkv | att | dout | dqkv | datt
-  const ktAt = TABLE_BYTES, qkvAt = ktAt + bytes16(HS * Tp), attAt = qkvAt + bytes16(nQkv);
+  // memory (bytes): tables (unused here) | per part: V^T (HS, Tp) | qkv | att | dout | dqkv |
+  // datt
+  const ktAt = TABLE_BYTES, scratchBytes = bytes16(HS * Tp);
+  const qkvAt = ktAt + parts * scratchBytes, attAt = qkvAt + bytes16(nQkv);
   const doutAt = attAt + bytes16(nAtt), dqkvAt = doutAt + bytes16(nOut);
   const dattAt = dqkvAt + bytes16(nQkv);
   const w = instance(dattAt + nAtt * 4);
@@ -230,8 +190,56 @@ export function attentionBackwardF32(
   new Float32Array(buf, qkvAt, nQkv).set(qkv.subarray(0, nQkv));
   new Float32Array(buf, attAt, nAtt).set(att.subarray(0, nAtt));
   new Float32Array(buf, doutAt, nOut).set(dout.subarray(0, nOut));
-  w.attentionBackward(qkvAt, attAt, doutAt, dqkvAt, dattAt, ktAt, B, T, C, NH, 1 / Math.sqrt(HS));
+  const job: AttentionJob = {
+    qkv: qkvAt,
+    att: attAt,
+    out: doutAt,
+    mask: dqkvAt,
+    datt: dattAt,
+    kt0: ktAt,
+    p0: 0,
+    scratchBytes,
+    T,
+    C,
+    NH,
+    alpha: 1 / Math.sqrt(HS),
+    inv: 0,
+    hi: 0,
+    lo: 0,
+  };
+  runAttention(w, job, true, B, parts);
   dqkv.set(new Float32Array(buf, dqkvAt, nQkv));
+}
+
+/**
+ * Multiply-adds of one of the call's products (B T^2 C, for Q K^T) from which a call is split
+ * between threads (kernels/wasm/pool.ts): well above the cost of waking a worker.
+ */
+const THREADED_MIN_MACS = 1 << 19;
+
+/** Parts (threads) a call of these sizes is staged for: 1 unless it is worth splitting. */
+function partsFor(B: number, T: number, C: number): number {
+  if (B < 2 || B * T * T * C < THREADED_MIN_MACS) return 1;
+  const pool = kernelPool();
+  return pool === null ? 1 : Math.min(B, pool.threads);
+}
+
+/** Runs `job` over batch entries [0, B): split between the pool's threads when `parts` > 1. */
+function runAttention(
+  w: AttentionExports,
+  job: AttentionJob,
+  backward: boolean,
+  B: number,
+  parts: number,
+): void {
+  const pool = parts > 1 ? kernelPool() : null;
+  if (pool === null || pool.threads < parts) {
+    attentionPart(w, job, backward, 0, B, 0);
+    return;
+  }
+  writeAttentionJob(pool.control, pool.control64, JOB_AT, job);
+  const kind = backward ? JobKind.attentionBackward : JobKind.attentionForward;
+  pool.run(kind, B, 1, (b0, b1) => attentionPart(w, job, backward, b0, b1, 0));
 }
 
 /** The (B, T + 4) masks of the kernel: each row's T keys (ones without a mask), then zeros. */

@@ -12,8 +12,12 @@
 ;; - `axpby`: alpha * a + beta * b in float64 (two products, then their sum), rounded to float32.
 ;; - `gelu`, `geluGrad`: `geluForward`, `geluBackward` of kernels/activation/cpu.ts, the table
 ;;   polynomial in float64 (Horner, plain mul then add), then the product rounded to float32.
+;;
+;; The memory is imported and shared: worker threads (kernels/wasm/pool.ts) run their own
+;; instances of this module on the same memory, each on its own range of elements.
 (module
-  (memory (export "memory") 1)
+  (import "env" "memory" (memory 1 65536 shared))
+  (export "memory" (memory 0))
 
   ;; out[i] = a[i] + b[i] for i < n, four at a time, then one at a time; byte addresses.
   (func (export "add") (param $a i32) (param $b i32) (param $out i32) (param $n i32)

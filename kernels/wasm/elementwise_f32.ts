@@ -8,9 +8,10 @@
 import { GELU_TABLES, geluBackward, geluForward } from "../activation/cpu.ts";
 import { axpby } from "../elementwise/cpu.ts";
 import { ELEMENTWISE_WASM_BASE64 } from "./elementwise_wasm.ts";
+import { JOB_AT, JobKind, kernelPool } from "./pool.ts";
 
 /** Exports of kernels/wasm/elementwise.wat; addresses in bytes. */
-interface ElementwiseExports {
+export interface ElementwiseExports {
   memory: WebAssembly.Memory;
   /** out[i] = a[i] + b[i] (float32) for i < n. */
   add(a: number, b: number, out: number, n: number): void;
@@ -25,6 +26,13 @@ interface ElementwiseExports {
 /** Below this many elements the host loop is as fast as the copies in and out. */
 const MIN_WASM = 64;
 const PAGE = 65536;
+/** wasm32: at most 65536 pages (the module's maximum). */
+const MAX_PAGES = 65536;
+/**
+ * Elements from which a GELU is split between threads (when several are set,
+ * kernels/wasm/pool.ts): about 0.1 ms of kernel time, well above the cost of waking a worker.
+ */
+const THREADED_MIN = 1 << 15;
 
 /**
  * The GELU tables sit at the start of the memory, operands after them. The kernel has the table
@@ -37,18 +45,24 @@ const GELU_LAYOUT_OK = GELU_TABLES.lo === -10 && GELU_TABLES.hi === 10 &&
   GELU_TABLES.cdf.length === 160 * 8 && GELU_TABLES.slope.length === 160 * 8;
 
 let kernels: ElementwiseExports | null = null;
-/** Float32 view of the whole memory (replaced when the memory grows). */
 let f32: Float32Array = new Float32Array(0);
+let compiled: WebAssembly.Module | null = null;
 
-/**
- * The module, its memory grown to hold `floats` operand floats (from OPERANDS_AT, `f32` viewing
- * the whole memory); compiled, with the GELU tables copied in, on first use.
- */
+/** An instance of the module on `memory` (a shared memory of the module's limits). */
+export function instantiateElementwise(memory: WebAssembly.Memory): ElementwiseExports {
+  if (compiled === null) {
+    const bytes = Uint8Array.from(atob(ELEMENTWISE_WASM_BASE64), (ch) => ch.charCodeAt(0));
+    compiled = new WebAssembly.Module(bytes);
+  }
+  return new WebAssembly.Instance(compiled, { env: { memory } })
+    .exports as unknown as ElementwiseExports;
+}
+
+/** The module with room for `floats` operand floats after the tables, created on first use. */
 function instance(floats: number): ElementwiseExports {
   if (kernels === null) {
-    const bytes = Uint8Array.from(atob(ELEMENTWISE_WASM_BASE64), (ch) => ch.charCodeAt(0));
-    const module = new WebAssembly.Module(bytes);
-    kernels = new WebAssembly.Instance(module).exports as unknown as ElementwiseExports;
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
+    kernels = instantiateElementwise(memory);
     grow(kernels.memory, OPERANDS_AT);
     new Float64Array(kernels.memory.buffer).set(GELU_TABLES.cdf, CDF_AT / 8);
     new Float64Array(kernels.memory.buffer).set(GELU_TABLES.slope, SLOPE_AT / 8);
@@ -56,6 +70,11 @@ function instance(floats: number): ElementwiseExports {
   grow(kernels.memory, OPERANDS_AT + floats * 4);
   if (f32.buffer !== kernels.memory.buffer) f32 = new Float32Array(kernels.memory.buffer);
   return kernels;
+}
+
+/** The module's shared memory (with the GELU tables loaded). */
+export function elementwiseMemory(): WebAssembly.Memory {
+  return instance(0).memory;
 }
 
 /**
@@ -128,7 +147,7 @@ export function geluForwardF32(
     return;
   }
   const { w, at: [inpAt, outAt] } = stage(n, inp);
-  w.gelu(inpAt, outAt, n, CDF_AT);
+  runGelu(w, { inp: inpAt, dout: 0, out: outAt }, false, n);
   unstage(out, outAt, n);
 }
 
@@ -148,6 +167,42 @@ export function geluBackwardF32(
     return;
   }
   const { w, at: [inpAt, doutAt, dinpAt] } = stage(n, inp, dout);
-  w.geluGrad(inpAt, doutAt, dinpAt, n, SLOPE_AT);
+  runGelu(w, { inp: inpAt, dout: doutAt, out: dinpAt }, true, n);
   unstage(dinp, dinpAt, n);
+}
+
+/** Byte addresses of a staged GELU: its input, the incoming gradient (backward) and the output. */
+export interface GeluJob {
+  inp: number;
+  dout: number;
+  out: number;
+}
+
+/** GELU forward (or its gradient, `backward`) of elements [from, to) of a staged job. */
+export function geluPart(
+  w: ElementwiseExports,
+  job: GeluJob,
+  backward: boolean,
+  from: number,
+  to: number,
+): void {
+  if (to <= from) return;
+  const o = from * 4;
+  if (backward) w.geluGrad(job.inp + o, job.dout + o, job.out + o, to - from, SLOPE_AT);
+  else w.gelu(job.inp + o, job.out + o, to - from, CDF_AT);
+}
+
+/** Runs a staged GELU over n elements, split between the pool's threads when it is worth it. */
+function runGelu(w: ElementwiseExports, job: GeluJob, backward: boolean, n: number): void {
+  const pool = n >= THREADED_MIN ? kernelPool() : null;
+  if (pool === null) {
+    geluPart(w, job, backward, 0, n);
+    return;
+  }
+  pool.control[JOB_AT] = job.inp;
+  pool.control[JOB_AT + 1] = job.dout;
+  pool.control[JOB_AT + 2] = job.out;
+  // 8-element blocks: each element's bits do not depend on its block, the split is just tidy
+  const kind = backward ? JobKind.geluBackward : JobKind.geluForward;
+  pool.run(kind, n, 8, (from, to) => geluPart(w, job, backward, from, to));
 }

@@ -16,8 +16,12 @@
 ;; increasing k, with a separate f32 multiply then add (no fused multiply-add: `relaxed_madd` may
 ;; or may not fuse depending on the CPU, plain mul + add rounds the same on every machine). The
 ;; order depends only on (K, kc), never on the other sizes or on timing.
+;;
+;; The memory is imported and shared: worker threads (kernels/wasm/gemm_pool.ts) run their own
+;; instances of this module on the same memory, each on its own rows of A and C.
 (module
-  (memory (export "memory") 1)
+  (import "env" "memory" (memory 1 65536 shared))
+  (export "memory" (memory 0))
 
   ;; C[4x8 tile at $c] (=, or += when $acc) A panel[$a, kc x 4] * B panel[$b, kc x 8].
   ;; 8 f32x4 accumulators (row r, column half h) stay in registers; kc is a multiple of 4.

@@ -14,8 +14,10 @@
  * depends only on K (not on M, N, batch or the machine: no fused multiply-add).
  */
 import { type GemmFn, gemmRef, resolveGemm } from "../gemm/cpu.ts";
-import { gemmInstance, releaseGemmInstance } from "./_gemm_instance.ts";
+import { type GemmInstance, gemmInstance, releaseGemmInstance } from "./_gemm_instance.ts";
 import { MR, NR, packA, packB } from "./_gemm_pack.ts";
+import { gemmCols, gemmRows, writeGemmJob } from "./_gemm_share.ts";
+import { closeKernelPool, JOB_AT, JobKind, type KernelPool, kernelPool } from "./pool.ts";
 
 /** K unroll of the kernel: K is zero-padded to a multiple of it. */
 const KU = 4;
@@ -23,6 +25,12 @@ const KU = 4;
 const KC = 256;
 /** Rows of A per chunk: bounds the scratch memory to (B panels) + 128 * (K + N) floats. */
 const MC = 128;
+/**
+ * Multiply-adds from which a product is split between threads (when more than one is set,
+ * kernels/wasm/pool.ts): about 25 microseconds of kernel time, well above the cost of waking
+ * a worker.
+ */
+const THREADED_MIN_MACS = 1 << 20;
 
 /**
  * `C[p] = alpha op(A[p]) op(B[p]) + beta C[p]` for every batch item `p`, on Float32Arrays;
@@ -75,6 +83,15 @@ export const gemmF32: GemmFn = (c, a, b, M, N, K, opts) => {
 
   const kpad = Math.max(KU, Math.ceil(K / KU) * KU);
   const np = Math.ceil(N / NR), npad = np * NR;
+  const inst = gemmInstance();
+  const pool = M * N * K >= THREADED_MIN_MACS ? kernelPool() : null;
+  if (pool !== null && pool.readySlots().length > 0) {
+    const spanA = denseSpan(g.transA ? K : M, g.transA ? M : K, g.lda);
+    if (spanA > 0) {
+      gemmThreaded(inst, pool, c, a, b, g, M, N, K, kpad, np, spanA);
+      return;
+    }
+  }
   const mc = Math.min(MC, Math.ceil(M / MR) * MR);
   // Operands whose stored span is dense enough are first copied into the kernel's memory (one
   // memcpy) and packed there with SIMD; sparse views (one head inside qkv) are packed from the
@@ -84,7 +101,6 @@ export const gemmF32: GemmFn = (c, a, b, M, N, K, opts) => {
   // scratch floats: B panels (npad, kpad) | A panels (mc, kpad) | C work (mc, npad) | B copy | A copy
   const bOff = 0, aOff = npad * kpad, cOff = aOff + mc * kpad;
   const sbOff = cOff + mc * npad, saOff = sbOff + spanB;
-  const inst = gemmInstance();
   const f = inst.reserve((saOff + spanA) * 4);
   const kernel = inst.exports.gemm;
   const wB = spanB > 0 ? inst.exports : null, wA = spanA > 0 ? inst.exports : null;
@@ -144,7 +160,90 @@ export const gemmF32: GemmFn = (c, a, b, M, N, K, opts) => {
  * far); the next `gemmF32` call compiles a fresh one. For `Backend.destroy()`.
  */
 export function releaseGemmF32(): void {
+  closeKernelPool();
   releaseGemmInstance();
+}
+
+/**
+ * `gemmF32` with each batch item split between the pool's threads, the whole stored op(A) (a
+ * dense span of `spanA` floats) copied into the memory and C accumulated in a C work of all M
+ * rows, which is then stored here. Split by rows of op(A) with op(B) packed once here, or, when B
+ * is staged too and has more columns than A has rows (weight gradients), by B panels, each thread
+ * packing its own. Each element is computed as on one thread (kernels/wasm/_gemm_share.ts), so
+ * the bits are the same.
+ */
+function gemmThreaded(
+  inst: GemmInstance,
+  pool: KernelPool,
+  c: Float32Array,
+  a: Float32Array,
+  b: Float32Array,
+  g: ReturnType<typeof resolveGemm>,
+  M: number,
+  N: number,
+  K: number,
+  kpad: number,
+  np: number,
+  spanA: number,
+): void {
+  const npad = np * NR, mpad = Math.ceil(M / MR) * MR, mc = Math.min(MC, mpad);
+  const spanB = denseSpan(g.transB ? N : K, g.transB ? K : N, g.ldb);
+  // floats: B panels (npad, kpad) | C work (mpad, npad) | B copy | A copy | per thread A panels
+  const bOff = 0, cOff = npad * kpad, sbOff = cOff + mpad * npad, saOff = sbOff + spanB;
+  const scratch0 = saOff + spanA, scratchFloats = mc * kpad;
+  const bytes = (scratch0 + pool.threads * scratchFloats) * 4;
+  const byCols = spanB > 0 && N > M;
+  const f = inst.reserve(bytes);
+  const w = inst.exports;
+  // as in gemmF32: C rows that are the C work rows are copied in and out whole
+  const direct = g.alpha === 1 && g.ldc === N && N === npad &&
+    (g.beta === 0 || (g.beta === 1 && kpad <= KC));
+  const job = {
+    bytes,
+    K,
+    kpad,
+    kc: KC,
+    lda: g.lda,
+    transA: g.transA,
+    np,
+    npad,
+    saOff,
+    bOff,
+    cOff,
+    acc: direct ? g.beta : 0,
+    mc,
+    scratch0,
+    scratchFloats,
+    N,
+    ldb: g.ldb,
+    transB: g.transB,
+    sbOff,
+    M,
+  };
+  let packedB = -1;
+  for (let p = 0; p < g.batch; p++) {
+    const oa = g.offsetA + p * g.strideA;
+    const ob = g.offsetB + p * g.strideB;
+    const oc = g.offsetC + p * g.strideC;
+    if (byCols) {
+      f.set(b.subarray(ob, ob + spanB), sbOff); // packed by the threads
+    } else if (ob !== packedB) {
+      if (spanB > 0) {
+        f.set(b.subarray(ob, ob + spanB), sbOff);
+        packB(f, bOff, f, sbOff, g.ldb, g.transB, N, K, kpad, w);
+      } else {
+        packB(f, bOff, b, ob, g.ldb, g.transB, N, K, kpad);
+      }
+      packedB = ob;
+    }
+    f.set(a.subarray(oa, oa + spanA), saOff);
+    if (direct && g.beta === 1) f.set(c.subarray(oc, oc + M * N), cOff);
+    writeGemmJob(pool.control, JOB_AT, job);
+    if (byCols) pool.run(JobKind.gemmCols, np, 1, (j0, j1) => gemmCols(f, w, job, j0, j1, 0));
+    else pool.run(JobKind.gemmRows, M, MR, (m0, m1) => gemmRows(f, w, job, m0, m1, 0));
+    if (direct) c.set(f.subarray(cOff, cOff + M * N), oc);
+    else storeC(c, oc, g.ldc, f, cOff, npad, M, N, g.alpha, g.beta);
+  }
 }
 
 /** `C rows = alpha W + beta C` from the C work (rows, npad) at `w`; beta = 0 never reads C. */

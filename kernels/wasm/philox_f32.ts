@@ -5,6 +5,7 @@
  */
 import { u32ToUniform, u32ToUniformOpen0 } from "../rng/philox.ts";
 import { PHILOX_WASM_BASE64 } from "./philox_wasm.ts";
+import { JobKind, kernelPool, poolScratch } from "./pool.ts";
 
 /** Exports of kernels/wasm/philox.wat; addresses in bytes. */
 interface PhiloxExports {
@@ -51,6 +52,52 @@ function instance(): PhiloxExports {
  * ```
  */
 export function randnF32(
+  out: Float32Array, // (n)
+  n: number,
+  seed: number,
+  stream: number,
+  offset: number,
+): void {
+  const pool = n >= THREADED_MIN ? kernelPool() : null;
+  if (pool === null) {
+    randnRange(out, n, seed, stream, offset);
+    return;
+  }
+  // the shares are computed into the pool's scratch memory, then copied out
+  const staged = poolScratch(n);
+  pool.control64[RANDN_F64_AT] = seed;
+  pool.control64[RANDN_F64_AT + 1] = stream;
+  pool.control64[RANDN_F64_AT + 2] = offset;
+  pool.run(JobKind.randn, n, 4, (from, to) => randnShare(staged, from, to, pool.control64));
+  out.set(staged.subarray(0, n));
+}
+
+/** float64 index of a normals job's words (seed, stream, offset) in the pool's control block. */
+const RANDN_F64_AT = 8;
+
+/**
+ * Normals [from, to) of the job in `control64` into `staged[from .. to)`: the numbers
+ * `randnF32` would put there.
+ */
+export function randnShare(
+  staged: Float32Array,
+  from: number,
+  to: number,
+  control64: Float64Array,
+): void {
+  const seed = control64[RANDN_F64_AT], stream = control64[RANDN_F64_AT + 1];
+  const offset = control64[RANDN_F64_AT + 2];
+  randnRange(staged.subarray(from, to), to - from, seed, stream, offset + from);
+}
+
+/**
+ * Normals from which a draw is split between threads (when several are set, kernels/wasm/pool.ts):
+ * about 0.5 ms of work.
+ */
+const THREADED_MIN = 1 << 14;
+
+/** `randnF32` on this thread. */
+function randnRange(
   out: Float32Array, // (n)
   n: number,
   seed: number,

@@ -3,11 +3,21 @@ import type { Tensor } from "../../kernels/backend.ts";
 import { CpuTensor, createCpuBackend } from "../../kernels/cpu_backend.ts";
 import { gemmRef } from "../../kernels/gemm/cpu.ts";
 import { Rng } from "../../kernels/rng/philox.ts";
+import { setCpuThreads } from "../../kernels/wasm/pool.ts";
 import { assertClose } from "../_util.ts";
 import { f32, randomArray } from "./_cpu_grad.ts";
 
-Deno.test("createCpuBackend() describes itself and its gemm", () => {
-  assert.equal(createCpuBackend().describe(), "cpu (gemm: wasm-simd)");
+Deno.test("createCpuBackend() describes itself, its gemm and its threads", () => {
+  try {
+    setCpuThreads(1);
+    assert.equal(createCpuBackend().describe(), "cpu (gemm: wasm-simd)");
+    setCpuThreads(3);
+    assert.equal(createCpuBackend().describe(), "cpu (gemm: wasm-simd, 3 threads)");
+    // the reference GEMM is single-threaded whatever the setting
+    assert.equal(createCpuBackend({ gemm: gemmRef }).describe(), "cpu (gemm: reference loops)");
+  } finally {
+    setCpuThreads(null);
+  }
   assert.equal(createCpuBackend({ gemm: gemmRef }).describe(), "cpu (gemm: reference loops)");
   assert.equal(createCpuBackend({ gemm: gemmRef }).kind, "cpu");
   assert.equal(

@@ -1,0 +1,166 @@
+/**
+ * One thread's share of a product on the shared GEMM memory, with op(A) and op(B) already staged
+ * there: either rows [m0, m1) of op(A) (`gemmRows`: B packed once by the caller) or B panels
+ * [j0, j1) (`gemmCols`: each thread packs its own panels of B and all of A), op(A) packed chunk
+ * by chunk into the thread's own A scratch and multiplied into the C work. The calling thread and
+ * every worker thread (kernels/wasm/pool_worker.ts) run these same functions, each on its own
+ * share, so every C element is the same sequence of operations whichever thread computes it.
+ *
+ * The job travels as int32 words (offsets in floats), written by `writeGemmJob` into the pool's
+ * shared control block (kernels/wasm/pool.ts) and read back by `readGemmJob`.
+ */
+import type { GemmExports } from "./_gemm_instance.ts";
+import { MR, NR, packA, packB } from "./_gemm_pack.ts";
+
+/** What every thread needs to know about the product (offsets in floats into the memory). */
+export interface GemmJob {
+  /** Bytes of memory the job touches: a thread whose view is shorter refreshes it. */
+  bytes: number;
+  K: number;
+  kpad: number;
+  /** K block of the kernel. */
+  kc: number;
+  /** Row stride of the staged A, and whether it is stored (K, M). */
+  lda: number;
+  transA: boolean;
+  /** B panels and the padded width of the C work rows. */
+  np: number;
+  npad: number;
+  /** Staged A (op(A) row 0 at saOff), packed B, C work (row 0 at cOff). */
+  saOff: number;
+  bOff: number;
+  cOff: number;
+  /** 1: add to the C work (C preloaded there); 0: overwrite it. */
+  acc: number;
+  /** Rows packed per chunk: bounds a thread's A scratch to mc * kpad floats. */
+  mc: number;
+  /** A scratch of part 0 (the caller); part p's is `scratchFloats` further per part. */
+  scratch0: number;
+  scratchFloats: number;
+  /** For `gemmCols`: op(B)'s columns, the staged B (stored (K, N), or (N, K) when transposed). */
+  N: number;
+  ldb: number;
+  transB: boolean;
+  sbOff: number;
+  /** All rows of op(A). */
+  M: number;
+}
+
+/** int32 words of a job. */
+export const GEMM_JOB_WORDS = 20;
+
+/** Writes `job` into `words[at .. at + GEMM_JOB_WORDS)`. */
+export function writeGemmJob(words: Int32Array, at: number, job: GemmJob): void {
+  words[at] = job.bytes;
+  words[at + 1] = job.K;
+  words[at + 2] = job.kpad;
+  words[at + 3] = job.kc;
+  words[at + 4] = job.lda;
+  words[at + 5] = job.transA ? 1 : 0;
+  words[at + 6] = job.np;
+  words[at + 7] = job.npad;
+  words[at + 8] = job.saOff;
+  words[at + 9] = job.bOff;
+  words[at + 10] = job.cOff;
+  words[at + 11] = job.acc;
+  words[at + 12] = job.mc;
+  words[at + 13] = job.scratch0;
+  words[at + 14] = job.scratchFloats;
+  words[at + 15] = job.N;
+  words[at + 16] = job.ldb;
+  words[at + 17] = job.transB ? 1 : 0;
+  words[at + 18] = job.sbOff;
+  words[at + 19] = job.M;
+}
+
+/** The job at `words[at ..]`. */
+export function readGemmJob(words: Int32Array, at: number): GemmJob {
+  return {
+    bytes: words[at] >>> 0,
+    K: words[at + 1],
+    kpad: words[at + 2],
+    kc: words[at + 3],
+    lda: words[at + 4],
+    transA: words[at + 5] === 1,
+    np: words[at + 6],
+    npad: words[at + 7],
+    saOff: words[at + 8],
+    bOff: words[at + 9],
+    cOff: words[at + 10],
+    acc: words[at + 11],
+    mc: words[at + 12],
+    scratch0: words[at + 13],
+    scratchFloats: words[at + 14],
+    N: words[at + 15],
+    ldb: words[at + 16],
+    transB: words[at + 17] === 1,
+    sbOff: words[at + 18],
+    M: words[at + 19],
+  };
+}
+
+/**
+ * C work rows [m0, m1) = op(A) rows [m0, m1) @ packed B (or += with `acc`), packing A into the
+ * A scratch of `part`. m0 is a multiple of MR.
+ */
+export function gemmRows(
+  f: Float32Array,
+  w: GemmExports,
+  job: GemmJob,
+  m0: number,
+  m1: number,
+  part: number,
+): void {
+  const scratch = job.scratch0 + part * job.scratchFloats;
+  for (let i0 = m0; i0 < m1; i0 += job.mc) {
+    const i1 = Math.min(m1, i0 + job.mc);
+    packA(f, scratch, f, job.saOff, job.lda, job.transA, i0, i1, job.K, job.kpad, w);
+    const mp = Math.ceil((i1 - i0) / MR);
+    w.gemm(
+      mp,
+      job.np,
+      job.kpad,
+      job.kc,
+      scratch * 4,
+      job.bOff * 4,
+      (job.cOff + i0 * job.npad) * 4,
+      job.npad * 4,
+      job.acc,
+    );
+  }
+}
+
+/**
+ * C work columns of B panels [j0, j1) = op(A) @ those panels (or += with `acc`): the panels are
+ * packed here from the staged B, op(A) chunk by chunk into the A scratch of `part`.
+ */
+export function gemmCols(
+  f: Float32Array,
+  w: GemmExports,
+  job: GemmJob,
+  j0: number,
+  j1: number,
+  part: number,
+): void {
+  if (j1 <= j0) return;
+  const scratch = job.scratch0 + part * job.scratchFloats;
+  const panels = job.bOff + j0 * job.kpad * NR, col0 = j0 * NR;
+  const from = job.sbOff + (job.transB ? col0 * job.ldb : col0);
+  const cols = Math.min(job.N, j1 * NR) - col0;
+  packB(f, panels, f, from, job.ldb, job.transB, cols, job.K, job.kpad, w);
+  for (let i0 = 0; i0 < job.M; i0 += job.mc) {
+    const i1 = Math.min(job.M, i0 + job.mc);
+    packA(f, scratch, f, job.saOff, job.lda, job.transA, i0, i1, job.K, job.kpad, w);
+    w.gemm(
+      Math.ceil((i1 - i0) / MR),
+      j1 - j0,
+      job.kpad,
+      job.kc,
+      scratch * 4,
+      panels * 4,
+      (job.cOff + i0 * job.npad + col0) * 4,
+      job.npad * 4,
+      job.acc,
+    );
+  }
+}

@@ -1,0 +1,315 @@
+/**
+ * Worker threads for the CPU backend's WASM kernels: the GEMM (kernels/wasm/gemm_f32.ts) and the
+ * whole-call attention (kernels/wasm/attention_f32.ts). Both modules import a shared memory, each
+ * worker runs its own instances of them on the same memories, and a call's independent items
+ * (rows of a product, batch entries of an attention call) are split between the calling thread
+ * and the ready workers. Each item is computed whole by one thread with the operations it would
+ * get on one thread, so results are the same bits for every thread count.
+ *
+ * The threads meet through a small shared control block: the caller writes the job into slot 0
+ * and each worker's share into its slot, bumps the worker's sequence number and wakes it; the
+ * worker polls for a moment (the next call usually follows within microseconds), then sleeps in
+ * `Atomics.wait`. The workers are started on first use and become ready asynchronously; until a
+ * worker is ready the caller simply does its share. They are unref'd: they never keep the process
+ * alive.
+ *
+ * The thread count (the caller included) is `setCpuThreads(n)`, or `MOTION_GRPO_CPU_THREADS`, or
+ * by default the machine's logical CPUs, at most DEFAULT_MAX_THREADS. Where workers cannot be
+ * started (a program run without read permission for this module) the kernels say so once and
+ * run on the calling thread.
+ */
+import { Worker } from "node:worker_threads";
+import { attentionMemory } from "./_attention_instance.ts";
+import { gemmInstance } from "./_gemm_instance.ts";
+import { elementwiseMemory } from "./elementwise_f32.ts";
+
+/**
+ * int32 words per slot of the control block (128 bytes: cache lines of its own). Slot 0 holds the
+ * job, slot w >= 1 worker w's share and flags.
+ */
+export const SLOT_WORDS = 32;
+/** Word offsets inside a worker's slot. */
+export const SLOT = { seq: 0, done: 1, failed: 2, ready: 3, from: 4, to: 5, part: 6 } as const;
+/**
+ * Word offsets of slot 0: the job's kind, its own words from JOB_AT, and at MEMORY_PAGES_AT the
+ * current size in pages of each memory (in `MEMORY_NAMES` order).
+ */
+export const JOB_KIND = 0;
+export const JOB_AT = 2;
+export const MEMORY_PAGES_AT = SLOT_WORDS - 4;
+
+/** What a job computes; the worker dispatches on it (kernels/wasm/pool_worker.ts). */
+export const JobKind = {
+  gemmRows: 1,
+  attentionForward: 2,
+  attentionBackward: 3,
+  geluForward: 4,
+  geluBackward: 5,
+  randn: 6,
+  gemmCols: 7,
+} as const;
+
+/**
+ * Milliseconds a thread polls a flag before sleeping on it: a worker stays awake through the short
+ * stretches of other work between calls (waking it from `Atomics.wait` costs about 30
+ * microseconds), and sleeps when the calls stop.
+ */
+export const SPIN_MS = 2;
+
+/** Most threads a pool runs (the caller included). */
+export const MAX_CPU_THREADS = 64;
+/**
+ * Most threads by default: the mini and official MDM calls are split at most this many ways
+ * with a gain (more threads only add waking and waiting).
+ */
+export const DEFAULT_MAX_THREADS = 8;
+
+/** The environment variable that sets the default thread count. */
+export const THREADS_ENV = "MOTION_GRPO_CPU_THREADS";
+
+/** Waits until `ctl[at]` differs from `value`: polls for up to SPIN_MS, then sleeps on it. */
+export function awaitChange(ctl: Int32Array, at: number, value: number): void {
+  if (Atomics.load(ctl, at) !== value) return;
+  const until = performance.now() + SPIN_MS;
+  for (let polls = 1;; polls++) {
+    if (Atomics.load(ctl, at) !== value) return;
+    if ((polls & 1023) === 0 && performance.now() > until) break;
+  }
+  while (Atomics.load(ctl, at) === value) Atomics.wait(ctl, at, value);
+}
+
+/** Threads requested by `setCpuThreads`, or null for the environment's / 1. */
+let requested: number | null = null;
+/** The environment's thread count, read once. */
+let fromEnv: number | null = null;
+
+/**
+ * Sets the threads of the WASM kernels, the calling thread included (1 = no workers; null = back
+ * to the environment's). Results do not depend on it.
+ */
+export function setCpuThreads(n: number | null): void {
+  requested = n === null ? null : checkThreads(n, "setCpuThreads()");
+  fromEnv = null;
+  if (pool !== null && pool.threads !== cpuThreads()) closeKernelPool();
+}
+
+/**
+ * The thread count in effect: `setCpuThreads`, else `MOTION_GRPO_CPU_THREADS`, else the logical
+ * CPUs up to DEFAULT_MAX_THREADS; 1 where workers could not be started.
+ */
+export function cpuThreads(): number {
+  if (unavailable) return 1;
+  if (requested !== null) return requested;
+  if (fromEnv === null) {
+    let env: string | undefined;
+    try {
+      env = Deno.env.get(THREADS_ENV);
+    } catch {
+      env = undefined; // no --allow-env: the default
+    }
+    fromEnv = env === undefined || env === ""
+      ? defaultThreads()
+      : checkThreads(Number(env), THREADS_ENV);
+  }
+  return fromEnv;
+}
+
+/** The logical CPUs, at most DEFAULT_MAX_THREADS (1 when unknown). */
+export function defaultThreads(): number {
+  const cpus = navigator.hardwareConcurrency;
+  return Number.isInteger(cpus) && cpus > 1 ? Math.min(cpus, DEFAULT_MAX_THREADS) : 1;
+}
+
+/** Set when starting a worker failed: the kernels then stay on the calling thread. */
+let unavailable = false;
+
+/** `n` when it is a whole number in 1..MAX_CPU_THREADS; a RangeError naming `what` otherwise. */
+function checkThreads(n: number, what: string): number {
+  if (!Number.isInteger(n) || n < 1 || n > MAX_CPU_THREADS) {
+    throw new RangeError(
+      `${what}: the CPU thread count must be a whole number from 1 to ${MAX_CPU_THREADS}, ` +
+        `got ${n}`,
+    );
+  }
+  return n;
+}
+
+/**
+ * The shared memories the workers instantiate the kernel modules on, and a scratch memory for
+ * results computed outside them (normals).
+ */
+export interface PoolMemories {
+  gemm: WebAssembly.Memory;
+  attention: WebAssembly.Memory;
+  elementwise: WebAssembly.Memory;
+  scratch: WebAssembly.Memory;
+}
+
+/** The memories in the order of their sizes at MEMORY_PAGES_AT. */
+export const MEMORY_NAMES = ["gemm", "attention", "elementwise", "scratch"] as const;
+
+/**
+ * Brings this thread's view of the shared `memories` up to the sizes the caller published at
+ * MEMORY_PAGES_AT (`known`: the sizes this thread last saw, updated). A memory grown by another
+ * thread before this one received it keeps its old `buffer` length here until `grow(0)`.
+ * Returns whether any size changed (views made from `buffer` must then be made again).
+ */
+export function syncMemories(ctl: Int32Array, memories: PoolMemories, known: number[]): boolean {
+  let changed = false;
+  for (let k = 0; k < MEMORY_NAMES.length; k++) {
+    const pages = ctl[MEMORY_PAGES_AT + k];
+    if (pages !== known[k]) {
+      memories[MEMORY_NAMES[k]].grow(0);
+      known[k] = pages;
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+/** wasm32 pages: 64 KiB each, at most 65536. */
+const PAGE = 65536, MAX_PAGES = 65536;
+/** The scratch memory, created with the first pool and kept for the process. */
+let scratch: WebAssembly.Memory | null = null;
+
+/** A float32 view of the pool's scratch memory, grown to at least `floats`. */
+export function poolScratch(floats: number): Float32Array {
+  scratch ??= new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
+  const bytes = floats * 4;
+  if (bytes > scratch.buffer.byteLength) {
+    if (bytes > MAX_PAGES * PAGE) {
+      throw new RangeError(`Cannot stage ${floats} floats in the 4 GiB of the scratch memory`);
+    }
+    scratch.grow(Math.ceil((bytes - scratch.buffer.byteLength) / PAGE));
+  }
+  return new Float32Array(scratch.buffer);
+}
+
+/** Workers sharing the kernel memories. */
+export class KernelPool {
+  readonly threads: number;
+  readonly memories: PoolMemories;
+  /** The control block: slot 0 the job, slot w worker w. */
+  readonly control: Int32Array;
+  /** float64 view of the control block (for the jobs' float64 words). */
+  readonly control64: Float64Array;
+  readonly #workers: Worker[] = [];
+  /** Calls run with at least one worker so far. */
+  sharedRuns = 0;
+
+  constructor(memories: PoolMemories, threads: number) {
+    this.threads = threads;
+    this.memories = memories;
+    const sab = new SharedArrayBuffer(threads * SLOT_WORDS * 4);
+    this.control = new Int32Array(sab);
+    this.control64 = new Float64Array(sab);
+    try {
+      for (let slot = 1; slot < threads; slot++) {
+        const worker = new Worker(new URL("./pool_worker.ts", import.meta.url));
+        worker.postMessage({ memories, control: sab, slot });
+        worker.unref();
+        this.#workers.push(worker);
+      }
+    } catch (e) {
+      this.close();
+      throw e;
+    }
+  }
+
+  /** Slots (1..threads-1) of the workers that are ready now. */
+  readySlots(): number[] {
+    const slots: number[] = [];
+    for (let slot = 1; slot < this.threads; slot++) {
+      if (Atomics.load(this.control, slot * SLOT_WORDS + SLOT.ready) === 1) slots.push(slot);
+    }
+    return slots;
+  }
+
+  /**
+   * Runs the job already written into slot 0 (words from JOB_AT) over items [0, n): the caller
+   * (part 0) and the ready workers (parts 1, 2, ...) each take a contiguous share, a multiple of
+   * `step` items; the caller's share runs through `own(from, to)`. Returns when every share is
+   * done.
+   */
+  run(kind: number, n: number, step: number, own: (from: number, to: number) => void): void {
+    const ctl = this.control, slots = this.readySlots();
+    const share = Math.ceil(Math.ceil(n / step) / (slots.length + 1)) * step;
+    ctl[JOB_KIND] = kind;
+    for (let k = 0; k < MEMORY_NAMES.length; k++) {
+      ctl[MEMORY_PAGES_AT + k] = this.memories[MEMORY_NAMES[k]].buffer.byteLength / PAGE;
+    }
+    const started: number[] = [];
+    for (let i = 0; i < slots.length && (i + 1) * share < n; i++) {
+      const base = slots[i] * SLOT_WORDS, from = (i + 1) * share;
+      ctl[base + SLOT.from] = from;
+      ctl[base + SLOT.to] = Math.min(n, from + share);
+      ctl[base + SLOT.part] = i + 1;
+      Atomics.store(ctl, base + SLOT.seq, (ctl[base + SLOT.seq] + 1) | 0);
+      Atomics.notify(ctl, base + SLOT.seq);
+      started.push(base);
+    }
+    if (started.length > 0) this.sharedRuns++;
+    own(0, Math.min(n, share));
+    let failed = false;
+    for (const base of started) {
+      // done holds the previous sequence number until the worker finishes this one
+      awaitChange(ctl, base + SLOT.done, (ctl[base + SLOT.seq] - 1) | 0);
+      if (Atomics.load(ctl, base + SLOT.failed) !== 0) failed = true;
+    }
+    if (failed) throw new Error("A CPU kernel worker thread failed (see its error above)");
+  }
+
+  /** Stops the workers. */
+  close(): void {
+    for (const worker of this.#workers) worker.terminate();
+    this.#workers.length = 0;
+  }
+}
+
+let pool: KernelPool | null = null;
+
+/**
+ * The pool at the current thread count on the kernels' current memories, started on first use;
+ * null on one thread. A pool of other memories (a released kernel instance) is closed and
+ * replaced.
+ */
+export function kernelPool(): KernelPool | null {
+  const threads = cpuThreads();
+  if (threads === 1) {
+    closeKernelPool();
+    return null;
+  }
+  poolScratch(0);
+  const memories: PoolMemories = {
+    gemm: gemmInstance().exports.memory,
+    attention: attentionMemory(),
+    elementwise: elementwiseMemory(),
+    scratch: scratch!,
+  };
+  if (
+    pool !== null && (pool.threads !== threads ||
+      (Object.keys(memories) as (keyof PoolMemories)[]).some((k) =>
+        pool!.memories[k] !== memories[k]
+      ))
+  ) {
+    closeKernelPool();
+  }
+  if (pool === null) {
+    try {
+      pool = new KernelPool(memories, threads);
+    } catch (e) {
+      unavailable = true;
+      console.warn(
+        `The CPU kernels run on one thread: their worker threads could not start (${e})`,
+      );
+      return null;
+    }
+  }
+  return pool;
+}
+
+/** Stops the workers of the current pool, if any. */
+export function closeKernelPool(): void {
+  pool?.close();
+  pool = null;
+}

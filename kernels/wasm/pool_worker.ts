@@ -1,0 +1,74 @@
+/**
+ * A worker thread of the WASM kernels' pool (kernels/wasm/pool.ts): its own instances of the GEMM
+ * and attention modules on the shared memories, waiting on its slot of the control block for a
+ * share of a call to compute.
+ */
+import { parentPort } from "node:worker_threads";
+import { attentionPart, instantiateAttention, readAttentionJob } from "./_attention_instance.ts";
+import { instantiateGemm } from "./_gemm_instance.ts";
+import { gemmCols, gemmRows, readGemmJob } from "./_gemm_share.ts";
+import { geluPart, instantiateElementwise } from "./elementwise_f32.ts";
+import { randnShare } from "./philox_f32.ts";
+import {
+  awaitChange,
+  JOB_AT,
+  JOB_KIND,
+  JobKind,
+  type PoolMemories,
+  SLOT,
+  SLOT_WORDS,
+  syncMemories,
+} from "./pool.ts";
+
+interface Start {
+  memories: PoolMemories;
+  control: SharedArrayBuffer;
+  slot: number;
+}
+
+parentPort!.once("message", ({ memories, control, slot }: Start) => {
+  const ctl = new Int32Array(control), ctl64 = new Float64Array(control);
+  const base = slot * SLOT_WORDS;
+  // the sizes seen so far: none, so that the first job refreshes every memory
+  const known = [-1, -1, -1, -1];
+  for (const memory of Object.values(memories)) memory.grow(0);
+  const gemm = instantiateGemm(memories.gemm);
+  const attention = instantiateAttention(memories.attention);
+  const elementwise = instantiateElementwise(memories.elementwise);
+  let f = new Float32Array(memories.gemm.buffer);
+  let staged = new Float32Array(memories.scratch.buffer);
+  let seen = Atomics.load(ctl, base + SLOT.seq);
+  Atomics.store(ctl, base + SLOT.ready, 1);
+  for (;;) {
+    awaitChange(ctl, base + SLOT.seq, seen);
+    seen = Atomics.load(ctl, base + SLOT.seq);
+    try {
+      const from = ctl[base + SLOT.from], to = ctl[base + SLOT.to], part = ctl[base + SLOT.part];
+      const kind = ctl[JOB_KIND];
+      if (syncMemories(ctl, memories, known)) {
+        f = new Float32Array(memories.gemm.buffer);
+        staged = new Float32Array(memories.scratch.buffer);
+      }
+      if (kind === JobKind.gemmRows || kind === JobKind.gemmCols) {
+        const job = readGemmJob(ctl, JOB_AT);
+        if (kind === JobKind.gemmRows) gemmRows(f, gemm, job, from, to, part);
+        else gemmCols(f, gemm, job, from, to, part);
+      } else if (kind === JobKind.attentionForward || kind === JobKind.attentionBackward) {
+        const job = readAttentionJob(ctl, ctl64, JOB_AT);
+        attentionPart(attention, job, kind === JobKind.attentionBackward, from, to, part);
+      } else if (kind === JobKind.geluForward || kind === JobKind.geluBackward) {
+        const job = { inp: ctl[JOB_AT], dout: ctl[JOB_AT + 1], out: ctl[JOB_AT + 2] };
+        geluPart(elementwise, job, kind === JobKind.geluBackward, from, to);
+      } else if (kind === JobKind.randn) {
+        randnShare(staged, from, to, ctl64);
+      } else {
+        throw new Error(`unknown job kind ${kind}`);
+      }
+    } catch (e) {
+      console.error(`CPU kernel worker ${slot}:`, e);
+      Atomics.store(ctl, base + SLOT.failed, 1);
+    }
+    Atomics.store(ctl, base + SLOT.done, seen);
+    Atomics.notify(ctl, base + SLOT.done);
+  }
+});
