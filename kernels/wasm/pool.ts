@@ -29,7 +29,16 @@ import { elementwiseMemory } from "./elementwise_f32.ts";
  */
 export const SLOT_WORDS = 32;
 /** Word offsets inside a worker's slot. */
-export const SLOT = { seq: 0, done: 1, failed: 2, ready: 3, from: 4, to: 5, part: 6 } as const;
+export const SLOT = {
+  seq: 0,
+  done: 1,
+  failed: 2,
+  ready: 3,
+  from: 4,
+  to: 5,
+  part: 6,
+  stop: 7,
+} as const;
 /**
  * Word offsets of slot 0: the job's kind, its own words from JOB_AT, and at MEMORY_PAGES_AT the
  * current size in pages of each memory (in `MEMORY_NAMES` order).
@@ -67,15 +76,42 @@ export const DEFAULT_MAX_THREADS = 8;
 /** The environment variable that sets the default thread count. */
 export const THREADS_ENV = "MOTION_GRPO_CPU_THREADS";
 
-/** Waits until `ctl[at]` differs from `value`: polls for up to SPIN_MS, then sleeps on it. */
-export function awaitChange(ctl: Int32Array, at: number, value: number): void {
-  if (Atomics.load(ctl, at) !== value) return;
-  const until = performance.now() + SPIN_MS;
+/**
+ * Milliseconds the caller waits for a worker's share before giving up on it: no share of any call
+ * of these models comes near (a minute of one thread is over a TFLOP of products), so only a
+ * worker that stopped (killed, out of memory) ends there.
+ */
+export const WORKER_TIMEOUT_MS = 120_000;
+
+/**
+ * Waits until `ctl[at]` is `target` (`equal`) or differs from it (not `equal`): polls for up to
+ * SPIN_MS, then sleeps on it. Returns false when `timeoutMs` passed first (never, without one).
+ */
+export function awaitWord(
+  ctl: Int32Array,
+  at: number,
+  target: number,
+  equal: boolean,
+  timeoutMs?: number,
+): boolean {
+  const done = () => (Atomics.load(ctl, at) === target) === equal;
+  if (done()) return true;
+  const start = performance.now(), until = start + SPIN_MS;
   for (let polls = 1;; polls++) {
-    if (Atomics.load(ctl, at) !== value) return;
+    if (done()) return true;
     if ((polls & 1023) === 0 && performance.now() > until) break;
   }
-  while (Atomics.load(ctl, at) === value) Atomics.wait(ctl, at, value);
+  for (;;) {
+    const seen = Atomics.load(ctl, at);
+    if ((seen === target) === equal) return true;
+    if (timeoutMs === undefined) {
+      Atomics.wait(ctl, at, seen);
+    } else {
+      const left = start + timeoutMs - performance.now();
+      if (left <= 0) return false;
+      Atomics.wait(ctl, at, seen, left);
+    }
+  }
 }
 
 /** Threads requested by `setCpuThreads`, or null for the environment's / 1. */
@@ -196,6 +232,8 @@ export class KernelPool {
   readonly #workers: Worker[] = [];
   /** Calls run with at least one worker so far. */
   sharedRuns = 0;
+  /** How long `run` waits for a worker's share (WORKER_TIMEOUT_MS). */
+  timeoutMs = WORKER_TIMEOUT_MS;
 
   constructor(memories: PoolMemories, threads: number) {
     this.threads = threads;
@@ -252,15 +290,36 @@ export class KernelPool {
     own(0, Math.min(n, share));
     let failed = false;
     for (const base of started) {
-      // done holds the previous sequence number until the worker finishes this one
-      awaitChange(ctl, base + SLOT.done, (ctl[base + SLOT.seq] - 1) | 0);
-      if (Atomics.load(ctl, base + SLOT.failed) !== 0) failed = true;
+      // the worker copies the sequence number into done when its share is finished
+      if (!awaitWord(ctl, base + SLOT.done, ctl[base + SLOT.seq], true, this.timeoutMs)) {
+        this.close();
+        if (pool === this) pool = null;
+        const seconds = this.timeoutMs / 1000;
+        throw new Error(
+          `CPU kernel worker ${base / SLOT_WORDS} gave no answer in ${seconds} s (stopped?); ` +
+            "its pool is closed, the next call starts a new one",
+        );
+      }
+      if (Atomics.load(ctl, base + SLOT.failed) !== 0) {
+        Atomics.store(ctl, base + SLOT.failed, 0);
+        failed = true;
+      }
     }
     if (failed) throw new Error("A CPU kernel worker thread failed (see its error above)");
   }
 
-  /** Stops the workers. */
+  /**
+   * Stops the workers: each is told through its slot (a thread busy in a loop does not heed
+   * `terminate` alone), leaves its loop and clears its ready flag.
+   */
   close(): void {
+    const ctl = this.control;
+    for (let slot = 1; slot < this.threads; slot++) {
+      const base = slot * SLOT_WORDS;
+      Atomics.store(ctl, base + SLOT.stop, 1);
+      Atomics.store(ctl, base + SLOT.seq, (ctl[base + SLOT.seq] + 1) | 0);
+      Atomics.notify(ctl, base + SLOT.seq);
+    }
     for (const worker of this.#workers) worker.terminate();
     this.#workers.length = 0;
   }

@@ -10,7 +10,7 @@ import { gemmCols, gemmRows, readGemmJob } from "./_gemm_share.ts";
 import { geluPart, instantiateElementwise } from "./elementwise_f32.ts";
 import { randnShare } from "./philox_f32.ts";
 import {
-  awaitChange,
+  awaitWord,
   JOB_AT,
   JOB_KIND,
   JobKind,
@@ -40,8 +40,9 @@ parentPort!.once("message", ({ memories, control, slot }: Start) => {
   let seen = Atomics.load(ctl, base + SLOT.seq);
   Atomics.store(ctl, base + SLOT.ready, 1);
   for (;;) {
-    awaitChange(ctl, base + SLOT.seq, seen);
+    awaitWord(ctl, base + SLOT.seq, seen, false);
     seen = Atomics.load(ctl, base + SLOT.seq);
+    if (Atomics.load(ctl, base + SLOT.stop) === 1) break;
     try {
       const from = ctl[base + SLOT.from], to = ctl[base + SLOT.to], part = ctl[base + SLOT.part];
       const kind = ctl[JOB_KIND];
@@ -71,4 +72,6 @@ parentPort!.once("message", ({ memories, control, slot }: Start) => {
     Atomics.store(ctl, base + SLOT.done, seen);
     Atomics.notify(ctl, base + SLOT.done);
   }
+  // told to stop: out of the loop, the thread ends (its message listener was a `once`)
+  Atomics.store(ctl, base + SLOT.ready, 0);
 });

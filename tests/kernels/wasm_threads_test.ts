@@ -13,6 +13,8 @@ import {
   kernelPool,
   poolScratch,
   setCpuThreads,
+  SLOT,
+  SLOT_WORDS,
   THREADS_ENV,
 } from "../../kernels/wasm/pool.ts";
 
@@ -256,4 +258,46 @@ Deno.test("without permission to start workers the kernels say so once and run o
   } finally {
     await Deno.remove(script);
   }
+});
+
+Deno.test({
+  name:
+    "a failing or silent worker fails the call (a silent one after the timeout); a new pool runs",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const rng = new Rng(5, 5);
+    const [M, N, K] = [300, 64, 64];
+    const a = uniform(M * K, rng), b = uniform(K * N, rng);
+    try {
+      setCpuThreads(1);
+      const one = new Float32Array(M * N);
+      gemmF32(one, a, b, M, N, K);
+      await readyPool(2);
+      const pool = kernelPool()!;
+      // a share that throws in the worker fails the call; the pool stays usable
+      assert.throws(() => pool.run(99, 8, 1, () => {}), /worker thread failed/);
+      const after = new Float32Array(M * N);
+      gemmF32(after, a, b, M, N, K);
+      assert.deepEqual(after, one);
+      pool.close();
+      const ready = SLOT_WORDS + SLOT.ready;
+      while (Atomics.load(pool.control, ready) !== 0) await new Promise((r) => setTimeout(r, 5));
+      // a worker that died without a word: its ready flag still up
+      Atomics.store(pool.control, ready, 1);
+      pool.timeoutMs = 300;
+      assert.throws(
+        () => gemmF32(new Float32Array(M * N), a, b, M, N, K),
+        /worker 1 gave no answer in 0.3 s .*its pool is closed/,
+      );
+      assert.notEqual(kernelPool(), pool);
+      await readyPool(2);
+      const again = new Float32Array(M * N);
+      gemmF32(again, a, b, M, N, K);
+      assert.deepEqual(again, one);
+    } finally {
+      closeKernelPool();
+      setCpuThreads(null);
+    }
+  },
 });
