@@ -5,6 +5,7 @@
  * (kernels/wasm/pool_worker.ts) run `attentionPart` on their own entries and scratch, so every
  * entry is computed exactly as on one thread.
  */
+import { growTo, moduleInstantiator, newSharedMemory } from "./_shared_memory.ts";
 import { ATTENTION_WASM_BASE64 } from "./attention_wasm.ts";
 
 /** Exports of kernels/wasm/attention.wat; addresses in bytes. */
@@ -53,28 +54,15 @@ export interface AttentionExports {
   ): void;
 }
 
-/** wasm32: at most 65536 pages of 64 KiB (the module's maximum). */
-const PAGE = 65536, MAX_PAGES = 65536;
-
-let compiled: WebAssembly.Module | null = null;
-let exportsOfThis: AttentionExports | null = null;
-
 /** An instance of the attention module on `memory` (a shared memory of the module's limits). */
-export function instantiateAttention(memory: WebAssembly.Memory): AttentionExports {
-  if (compiled === null) {
-    const wasm = Uint8Array.from(atob(ATTENTION_WASM_BASE64), (ch) => ch.charCodeAt(0));
-    compiled = new WebAssembly.Module(wasm);
-  }
-  return new WebAssembly.Instance(compiled, { env: { memory } })
-    .exports as unknown as AttentionExports;
-}
+export const instantiateAttention: (memory: WebAssembly.Memory) => AttentionExports =
+  moduleInstantiator<AttentionExports>(ATTENTION_WASM_BASE64);
+
+let exportsOfThis: AttentionExports | null = null;
 
 /** This thread's instance, created on first use. */
 export function attentionExports(): AttentionExports {
-  if (exportsOfThis === null) {
-    const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
-    exportsOfThis = instantiateAttention(memory);
-  }
+  exportsOfThis ??= instantiateAttention(newSharedMemory());
   return exportsOfThis;
 }
 
@@ -85,16 +73,7 @@ export function attentionMemory(): WebAssembly.Memory {
 
 /** Grows the memory to at least `bytes`. */
 export function growAttentionMemory(bytes: number): void {
-  const memory = attentionMemory();
-  if (bytes > memory.buffer.byteLength) {
-    if (bytes > MAX_PAGES * PAGE) {
-      throw new RangeError(
-        `Cannot run the attention kernel: it needs ${bytes} bytes of memory, over the 4 GiB of ` +
-          "wasm32",
-      );
-    }
-    memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / PAGE));
-  }
+  growTo(attentionMemory(), bytes, "the attention kernel");
 }
 
 /**

@@ -4,6 +4,7 @@
  * it grows it once, later products reuse it without reallocation. The memory is shared, so that
  * worker threads (kernels/wasm/pool.ts) can run their own instances on it.
  */
+import { growTo, moduleInstantiator, newSharedMemory } from "./_shared_memory.ts";
 import { GEMM_WASM_BASE64 } from "./gemm_wasm.ts";
 
 /** Exports of the kernel module; see kernels/wasm/gemm.wat for the packed layouts. */
@@ -51,28 +52,10 @@ export interface GemmExports {
   ): void;
 }
 
-const PAGE = 65536;
-/** wasm32 addresses are 32-bit: the memory can never exceed 4 GiB (the module's maximum). */
-const MAX_PAGES = 65536;
-const MAX_BYTES = MAX_PAGES * PAGE;
-
-/** The compiled kernel module, shared by every instance (this thread's and the workers'). */
-let compiled: WebAssembly.Module | null = null;
-
-/** The kernel module, compiled on first use. */
-export function gemmModule(): WebAssembly.Module {
-  if (compiled === null) {
-    const bytes = Uint8Array.from(atob(GEMM_WASM_BASE64), (ch) => ch.charCodeAt(0));
-    compiled = new WebAssembly.Module(bytes);
-  }
-  return compiled;
-}
-
 /** An instance of the kernel module on `memory` (a shared memory of the module's limits). */
-export function instantiateGemm(memory: WebAssembly.Memory): GemmExports {
-  return new WebAssembly.Instance(gemmModule(), { env: { memory } })
-    .exports as unknown as GemmExports;
-}
+export const instantiateGemm: (memory: WebAssembly.Memory) => GemmExports = moduleInstantiator<
+  GemmExports
+>(GEMM_WASM_BASE64);
 
 /** The kernel module plus a float32 view of its memory that follows growth. */
 export class GemmInstance {
@@ -89,13 +72,7 @@ export class GemmInstance {
   reserve(bytes: number): Float32Array {
     const memory = this.exports.memory;
     if (bytes > memory.buffer.byteLength) {
-      if (bytes > MAX_BYTES) {
-        throw new RangeError(
-          `Cannot run the WASM GEMM: it needs ${bytes} bytes of scratch memory, over the 4 GiB ` +
-            "of wasm32",
-        );
-      }
-      memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / PAGE));
+      growTo(memory, bytes, "the WASM GEMM");
       this.f32 = new Float32Array(memory.buffer);
     }
     return this.f32;
@@ -107,8 +84,7 @@ let instance: GemmInstance | null = null;
 /** The shared instance, compiled and instantiated synchronously on first call. */
 export function gemmInstance(): GemmInstance {
   if (instance === null) {
-    const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
-    instance = new GemmInstance(instantiateGemm(memory));
+    instance = new GemmInstance(instantiateGemm(newSharedMemory()));
   }
   return instance;
 }

@@ -7,6 +7,7 @@
  */
 import { GELU_TABLES, geluBackward, geluForward } from "../activation/cpu.ts";
 import { axpby } from "../elementwise/cpu.ts";
+import { growTo, moduleInstantiator, newSharedMemory } from "./_shared_memory.ts";
 import { ELEMENTWISE_WASM_BASE64 } from "./elementwise_wasm.ts";
 import { JOB_AT, JobKind, kernelPool } from "./pool.ts";
 
@@ -25,9 +26,6 @@ export interface ElementwiseExports {
 
 /** Below this many elements the host loop is as fast as the copies in and out. */
 const MIN_WASM = 64;
-const PAGE = 65536;
-/** wasm32: at most 65536 pages (the module's maximum). */
-const MAX_PAGES = 65536;
 /**
  * Elements from which a GELU is split between threads (when several are set,
  * kernels/wasm/pool.ts): about 0.1 ms of kernel time, well above the cost of waking a worker.
@@ -46,28 +44,20 @@ const GELU_LAYOUT_OK = GELU_TABLES.lo === -10 && GELU_TABLES.hi === 10 &&
 
 let kernels: ElementwiseExports | null = null;
 let f32: Float32Array = new Float32Array(0);
-let compiled: WebAssembly.Module | null = null;
 
 /** An instance of the module on `memory` (a shared memory of the module's limits). */
-export function instantiateElementwise(memory: WebAssembly.Memory): ElementwiseExports {
-  if (compiled === null) {
-    const bytes = Uint8Array.from(atob(ELEMENTWISE_WASM_BASE64), (ch) => ch.charCodeAt(0));
-    compiled = new WebAssembly.Module(bytes);
-  }
-  return new WebAssembly.Instance(compiled, { env: { memory } })
-    .exports as unknown as ElementwiseExports;
-}
+export const instantiateElementwise: (memory: WebAssembly.Memory) => ElementwiseExports =
+  moduleInstantiator<ElementwiseExports>(ELEMENTWISE_WASM_BASE64);
 
 /** The module with room for `floats` operand floats after the tables, created on first use. */
 function instance(floats: number): ElementwiseExports {
   if (kernels === null) {
-    const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
-    kernels = instantiateElementwise(memory);
-    grow(kernels.memory, OPERANDS_AT);
+    kernels = instantiateElementwise(newSharedMemory());
+    growTo(kernels.memory, OPERANDS_AT, "the element-wise kernels");
     new Float64Array(kernels.memory.buffer).set(GELU_TABLES.cdf, CDF_AT / 8);
     new Float64Array(kernels.memory.buffer).set(GELU_TABLES.slope, SLOPE_AT / 8);
   }
-  grow(kernels.memory, OPERANDS_AT + floats * 4);
+  growTo(kernels.memory, OPERANDS_AT + floats * 4, "the element-wise kernels");
   if (f32.buffer !== kernels.memory.buffer) f32 = new Float32Array(kernels.memory.buffer);
   return kernels;
 }
@@ -93,13 +83,6 @@ function stage(n: number, ...inputs: Float32Array[]): { w: ElementwiseExports; a
 /** Copies n floats from byte address `at` of the memory into `out`. */
 function unstage(out: Float32Array, at: number, n: number): void {
   out.set(f32.subarray(at / 4, at / 4 + n));
-}
-
-/** Grows `memory` to at least `bytes`. */
-function grow(memory: WebAssembly.Memory, bytes: number): void {
-  if (bytes > memory.buffer.byteLength) {
-    memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / PAGE));
-  }
 }
 
 /**

@@ -21,6 +21,7 @@
 import { Worker } from "node:worker_threads";
 import { attentionMemory } from "./_attention_instance.ts";
 import { gemmInstance } from "./_gemm_instance.ts";
+import { growTo, newSharedMemory, PAGE } from "./_shared_memory.ts";
 import { elementwiseMemory } from "./elementwise_f32.ts";
 
 /**
@@ -203,21 +204,13 @@ export function syncMemories(ctl: Int32Array, memories: PoolMemories, known: num
   return changed;
 }
 
-/** wasm32 pages: 64 KiB each, at most 65536. */
-const PAGE = 65536, MAX_PAGES = 65536;
 /** The scratch memory, created with the first pool and kept for the process. */
 let scratch: WebAssembly.Memory | null = null;
 
 /** A float32 view of the pool's scratch memory, grown to at least `floats`. */
 export function poolScratch(floats: number): Float32Array {
-  scratch ??= new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
-  const bytes = floats * 4;
-  if (bytes > scratch.buffer.byteLength) {
-    if (bytes > MAX_PAGES * PAGE) {
-      throw new RangeError(`Cannot stage ${floats} floats in the 4 GiB of the scratch memory`);
-    }
-    scratch.grow(Math.ceil((bytes - scratch.buffer.byteLength) / PAGE));
-  }
+  scratch ??= newSharedMemory();
+  growTo(scratch, floats * 4, "the CPU kernels' scratch");
   return new Float32Array(scratch.buffer);
 }
 

@@ -24,6 +24,26 @@ function uniform(n: number, rng: Rng): Float32Array {
   return x;
 }
 
+/**
+ * A test of the worker pool: without the op and resource sanitizers (the workers outlive single
+ * ops), closing any pool and restoring the thread count after it.
+ */
+function poolTest(name: string, fn: () => Promise<void>): void {
+  Deno.test({
+    name,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn() {
+      try {
+        await fn();
+      } finally {
+        closeKernelPool();
+        setCpuThreads(null);
+      }
+    },
+  });
+}
+
 /** Starts a pool of `threads` and waits until all its workers are ready. */
 async function readyPool(threads: number): Promise<void> {
   setCpuThreads(threads);
@@ -82,94 +102,71 @@ const CASES: Case[] = [
   },
 ];
 
-Deno.test({
-  name: "gemmF32() on 2 and 3 threads gives the bits of one thread",
-  // the pool's workers live across the test; closed at its end
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const rng = new Rng(41, 3);
-    try {
-      for (const k of CASES) {
-        const a = uniform(k.sizes[0], rng), b = uniform(k.sizes[1], rng);
-        const c = uniform(k.sizes[2], rng);
-        setCpuThreads(1);
-        const one = c.slice();
-        gemmF32(one, a, b, k.M, k.N, k.K, k.opts);
-        for (const threads of [2, 3]) {
-          await readyPool(threads);
-          const pool = kernelPool()!, before = pool.sharedRuns;
-          const many = c.slice();
-          gemmF32(many, a, b, k.M, k.N, k.K, k.opts);
-          assert.ok(pool.sharedRuns > before, "the product was not split between threads");
-          assert.deepEqual(many, one, `${k.M}x${k.N}x${k.K} on ${threads} threads`);
-        }
-      }
-      // a product big enough to grow the shared memory after the workers started
-      const [M, N, K] = [700, 520, 300];
-      const a = uniform(M * K, rng), b = uniform(K * N, rng);
-      setCpuThreads(1);
-      const one = new Float32Array(M * N);
-      gemmF32(one, a, b, M, N, K);
-      await readyPool(2);
-      const many = new Float32Array(M * N);
-      gemmF32(many, a, b, M, N, K);
-      assert.deepEqual(many, one);
-      // releasing the kernel instance closes the pool; the next product starts a new one
-      releaseGemmF32();
-      const again = new Float32Array(M * N);
-      gemmF32(again, a, b, M, N, K);
-      assert.deepEqual(again, one);
-    } finally {
-      closeKernelPool();
-      setCpuThreads(null);
+poolTest("gemmF32() on 2 and 3 threads gives the bits of one thread", async () => {
+  const rng = new Rng(41, 3);
+  for (const k of CASES) {
+    const a = uniform(k.sizes[0], rng), b = uniform(k.sizes[1], rng);
+    const c = uniform(k.sizes[2], rng);
+    setCpuThreads(1);
+    const one = c.slice();
+    gemmF32(one, a, b, k.M, k.N, k.K, k.opts);
+    for (const threads of [2, 3]) {
+      await readyPool(threads);
+      const pool = kernelPool()!, before = pool.sharedRuns;
+      const many = c.slice();
+      gemmF32(many, a, b, k.M, k.N, k.K, k.opts);
+      assert.ok(pool.sharedRuns > before, "the product was not split between threads");
+      assert.deepEqual(many, one, `${k.M}x${k.N}x${k.K} on ${threads} threads`);
     }
-  },
+  }
+  // a product big enough to grow the shared memory after the workers started
+  const [M, N, K] = [700, 520, 300];
+  const a = uniform(M * K, rng), b = uniform(K * N, rng);
+  setCpuThreads(1);
+  const one = new Float32Array(M * N);
+  gemmF32(one, a, b, M, N, K);
+  await readyPool(2);
+  const many = new Float32Array(M * N);
+  gemmF32(many, a, b, M, N, K);
+  assert.deepEqual(many, one);
+  // releasing the kernel instance closes the pool; the next product starts a new one
+  releaseGemmF32();
+  const again = new Float32Array(M * N);
+  gemmF32(again, a, b, M, N, K);
+  assert.deepEqual(again, one);
 });
 
-Deno.test({
-  name: "the whole-call attention on 2 and 3 threads gives the bits of one thread",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const rng = new Rng(43, 1);
-    const [B, T, C, NH] = [5, 61, 64, 4];
-    const qkv = uniform(B * T * 3 * C, rng), dout = uniform(B * T * C, rng);
-    // entry 1 has padded keys, entry 3 only padded keys
-    const mask = new Float32Array(B * T).fill(1);
-    mask.fill(0, T + 40, 2 * T);
-    mask.fill(0, 3 * T, 4 * T);
-    const run = () => {
-      const out = new Float32Array(B * T * C), att = new Float32Array(B * NH * T * T);
-      attentionForward(out, att, qkv, mask, B, T, C, NH, gemmF32);
-      const dqkv = new Float32Array(B * T * 3 * C), datt = new Float32Array(B * NH * T * T);
-      attentionBackward(dqkv, datt, dout, qkv, att, B, T, C, NH, gemmF32);
-      return { out, att, dqkv };
-    };
-    try {
-      setCpuThreads(1);
-      const one = run();
-      for (const threads of [2, 3]) {
-        await readyPool(threads);
-        const pool = kernelPool()!, before = pool.sharedRuns;
-        const many = run();
-        assert.equal(pool.sharedRuns - before, 2, "forward and backward not split");
-        assert.deepEqual(many.out, one.out, `out on ${threads} threads`);
-        assert.deepEqual(many.att, one.att, `att on ${threads} threads`);
-        assert.deepEqual(many.dqkv, one.dqkv, `dqkv on ${threads} threads`);
-      }
-    } finally {
-      closeKernelPool();
-      setCpuThreads(null);
-    }
-  },
+poolTest("the whole-call attention on 2 and 3 threads gives the bits of one thread", async () => {
+  const rng = new Rng(43, 1);
+  const [B, T, C, NH] = [5, 61, 64, 4];
+  const qkv = uniform(B * T * 3 * C, rng), dout = uniform(B * T * C, rng);
+  // entry 1 has padded keys, entry 3 only padded keys
+  const mask = new Float32Array(B * T).fill(1);
+  mask.fill(0, T + 40, 2 * T);
+  mask.fill(0, 3 * T, 4 * T);
+  const run = () => {
+    const out = new Float32Array(B * T * C), att = new Float32Array(B * NH * T * T);
+    attentionForward(out, att, qkv, mask, B, T, C, NH, gemmF32);
+    const dqkv = new Float32Array(B * T * 3 * C), datt = new Float32Array(B * NH * T * T);
+    attentionBackward(dqkv, datt, dout, qkv, att, B, T, C, NH, gemmF32);
+    return { out, att, dqkv };
+  };
+  setCpuThreads(1);
+  const one = run();
+  for (const threads of [2, 3]) {
+    await readyPool(threads);
+    const pool = kernelPool()!, before = pool.sharedRuns;
+    const many = run();
+    assert.equal(pool.sharedRuns - before, 2, "forward and backward not split");
+    assert.deepEqual(many.out, one.out, `out on ${threads} threads`);
+    assert.deepEqual(many.att, one.att, `att on ${threads} threads`);
+    assert.deepEqual(many.dqkv, one.dqkv, `dqkv on ${threads} threads`);
+  }
 });
 
-Deno.test({
-  name: "GELU, its gradient and normals on 2 and 3 threads give the bits of one thread",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
+poolTest(
+  "GELU, its gradient and normals on 2 and 3 threads give the bits of one thread",
+  async () => {
     const rng = new Rng(47, 2);
     // sizes that do not split evenly; inputs past the GELU table's [-10, 10) included
     const n = 100_003;
@@ -181,30 +178,25 @@ Deno.test({
       randnF32(z, n + 1, 9, 4, 2 ** 33 + 3); // an offset past 32 bits, not block-aligned
       return { y, dx, z };
     };
-    try {
-      setCpuThreads(1);
-      const one = run();
-      for (const threads of [2, 3]) {
-        // the scratch memory grows while the new workers are still receiving it: their first job
-        // must still see all of it
-        closeKernelPool();
-        setCpuThreads(threads);
-        kernelPool();
-        poolScratch(4 * n * threads);
-        await readyPool(threads);
-        const pool = kernelPool()!, before = pool.sharedRuns;
-        const many = run();
-        assert.equal(pool.sharedRuns - before, 3, "not every call was split");
-        assert.deepEqual(many.y, one.y, `GELU on ${threads} threads`);
-        assert.deepEqual(many.dx, one.dx, `GELU gradient on ${threads} threads`);
-        assert.deepEqual(many.z, one.z, `normals on ${threads} threads`);
-      }
-    } finally {
+    setCpuThreads(1);
+    const one = run();
+    for (const threads of [2, 3]) {
+      // the scratch memory grows while the new workers are still receiving it: their first job
+      // must still see all of it
       closeKernelPool();
-      setCpuThreads(null);
+      setCpuThreads(threads);
+      kernelPool();
+      poolScratch(4 * n * threads);
+      await readyPool(threads);
+      const pool = kernelPool()!, before = pool.sharedRuns;
+      const many = run();
+      assert.equal(pool.sharedRuns - before, 3, "not every call was split");
+      assert.deepEqual(many.y, one.y, `GELU on ${threads} threads`);
+      assert.deepEqual(many.dx, one.dx, `GELU gradient on ${threads} threads`);
+      assert.deepEqual(many.z, one.z, `normals on ${threads} threads`);
     }
   },
-});
+);
 
 Deno.test("setCpuThreads() and MOTION_GRPO_CPU_THREADS set the thread count, bad ones rejected", () => {
   assert.throws(() => setCpuThreads(0), /from 1 to 64, got 0/);
@@ -260,44 +252,36 @@ Deno.test("without permission to start workers the kernels say so once and run o
   }
 });
 
-Deno.test({
-  name:
-    "a failing or silent worker fails the call (a silent one after the timeout); a new pool runs",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
+poolTest(
+  "a failing or silent worker fails the call (a silent one after the timeout); a new pool runs",
+  async () => {
     const rng = new Rng(5, 5);
     const [M, N, K] = [300, 64, 64];
     const a = uniform(M * K, rng), b = uniform(K * N, rng);
-    try {
-      setCpuThreads(1);
-      const one = new Float32Array(M * N);
-      gemmF32(one, a, b, M, N, K);
-      await readyPool(2);
-      const pool = kernelPool()!;
-      // a share that throws in the worker fails the call; the pool stays usable
-      assert.throws(() => pool.run(99, 8, 1, () => {}), /worker thread failed/);
-      const after = new Float32Array(M * N);
-      gemmF32(after, a, b, M, N, K);
-      assert.deepEqual(after, one);
-      pool.close();
-      const ready = SLOT_WORDS + SLOT.ready;
-      while (Atomics.load(pool.control, ready) !== 0) await new Promise((r) => setTimeout(r, 5));
-      // a worker that died without a word: its ready flag still up
-      Atomics.store(pool.control, ready, 1);
-      pool.timeoutMs = 300;
-      assert.throws(
-        () => gemmF32(new Float32Array(M * N), a, b, M, N, K),
-        /worker 1 gave no answer in 0.3 s .*its pool is closed/,
-      );
-      assert.notEqual(kernelPool(), pool);
-      await readyPool(2);
-      const again = new Float32Array(M * N);
-      gemmF32(again, a, b, M, N, K);
-      assert.deepEqual(again, one);
-    } finally {
-      closeKernelPool();
-      setCpuThreads(null);
-    }
+    setCpuThreads(1);
+    const one = new Float32Array(M * N);
+    gemmF32(one, a, b, M, N, K);
+    await readyPool(2);
+    const pool = kernelPool()!;
+    // a share that throws in the worker fails the call; the pool stays usable
+    assert.throws(() => pool.run(99, 8, 1, () => {}), /worker thread failed/);
+    const after = new Float32Array(M * N);
+    gemmF32(after, a, b, M, N, K);
+    assert.deepEqual(after, one);
+    pool.close();
+    const ready = SLOT_WORDS + SLOT.ready;
+    while (Atomics.load(pool.control, ready) !== 0) await new Promise((r) => setTimeout(r, 5));
+    // a worker that died without a word: its ready flag still up
+    Atomics.store(pool.control, ready, 1);
+    pool.timeoutMs = 300;
+    assert.throws(
+      () => gemmF32(new Float32Array(M * N), a, b, M, N, K),
+      /worker 1 gave no answer in 0.3 s .*its pool is closed/,
+    );
+    assert.notEqual(kernelPool(), pool);
+    await readyPool(2);
+    const again = new Float32Array(M * N);
+    gemmF32(again, a, b, M, N, K);
+    assert.deepEqual(again, one);
   },
-});
+);
