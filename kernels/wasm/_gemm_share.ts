@@ -14,8 +14,6 @@ import { MR, NR, packA, packB } from "./_gemm_pack.ts";
 
 /** What every thread needs to know about the product (offsets in floats into the memory). */
 export interface GemmJob {
-  /** Bytes of memory the job touches: a thread whose view is shorter refreshes it. */
-  bytes: number;
   K: number;
   kpad: number;
   /** K block of the kernel. */
@@ -47,55 +45,53 @@ export interface GemmJob {
 }
 
 /** int32 words of a job. */
-export const GEMM_JOB_WORDS = 20;
+export const GEMM_JOB_WORDS = 19;
 
 /** Writes `job` into `words[at .. at + GEMM_JOB_WORDS)`. */
 export function writeGemmJob(words: Int32Array, at: number, job: GemmJob): void {
-  words[at] = job.bytes;
-  words[at + 1] = job.K;
-  words[at + 2] = job.kpad;
-  words[at + 3] = job.kc;
-  words[at + 4] = job.lda;
-  words[at + 5] = job.transA ? 1 : 0;
-  words[at + 6] = job.np;
-  words[at + 7] = job.npad;
-  words[at + 8] = job.saOff;
-  words[at + 9] = job.bOff;
-  words[at + 10] = job.cOff;
-  words[at + 11] = job.acc;
-  words[at + 12] = job.mc;
-  words[at + 13] = job.scratch0;
-  words[at + 14] = job.scratchFloats;
-  words[at + 15] = job.N;
-  words[at + 16] = job.ldb;
-  words[at + 17] = job.transB ? 1 : 0;
-  words[at + 18] = job.sbOff;
-  words[at + 19] = job.M;
+  words[at] = job.K;
+  words[at + 1] = job.kpad;
+  words[at + 2] = job.kc;
+  words[at + 3] = job.lda;
+  words[at + 4] = job.transA ? 1 : 0;
+  words[at + 5] = job.np;
+  words[at + 6] = job.npad;
+  words[at + 7] = job.saOff;
+  words[at + 8] = job.bOff;
+  words[at + 9] = job.cOff;
+  words[at + 10] = job.acc;
+  words[at + 11] = job.mc;
+  words[at + 12] = job.scratch0;
+  words[at + 13] = job.scratchFloats;
+  words[at + 14] = job.N;
+  words[at + 15] = job.ldb;
+  words[at + 16] = job.transB ? 1 : 0;
+  words[at + 17] = job.sbOff;
+  words[at + 18] = job.M;
 }
 
 /** The job at `words[at ..]`. */
 export function readGemmJob(words: Int32Array, at: number): GemmJob {
   return {
-    bytes: words[at] >>> 0,
-    K: words[at + 1],
-    kpad: words[at + 2],
-    kc: words[at + 3],
-    lda: words[at + 4],
-    transA: words[at + 5] === 1,
-    np: words[at + 6],
-    npad: words[at + 7],
-    saOff: words[at + 8],
-    bOff: words[at + 9],
-    cOff: words[at + 10],
-    acc: words[at + 11],
-    mc: words[at + 12],
-    scratch0: words[at + 13],
-    scratchFloats: words[at + 14],
-    N: words[at + 15],
-    ldb: words[at + 16],
-    transB: words[at + 17] === 1,
-    sbOff: words[at + 18],
-    M: words[at + 19],
+    K: words[at],
+    kpad: words[at + 1],
+    kc: words[at + 2],
+    lda: words[at + 3],
+    transA: words[at + 4] === 1,
+    np: words[at + 5],
+    npad: words[at + 6],
+    saOff: words[at + 7],
+    bOff: words[at + 8],
+    cOff: words[at + 9],
+    acc: words[at + 10],
+    mc: words[at + 11],
+    scratch0: words[at + 12],
+    scratchFloats: words[at + 13],
+    N: words[at + 14],
+    ldb: words[at + 15],
+    transB: words[at + 16] === 1,
+    sbOff: words[at + 17],
+    M: words[at + 18],
   };
 }
 

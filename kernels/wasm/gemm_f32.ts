@@ -199,7 +199,6 @@ function gemmThreaded(
   const direct = g.alpha === 1 && g.ldc === N && N === npad &&
     (g.beta === 0 || (g.beta === 1 && kpad <= KC));
   const job = {
-    bytes,
     K,
     kpad,
     kc: KC,

@@ -1,10 +1,11 @@
 /**
- * Worker threads for the CPU backend's WASM kernels: the GEMM (kernels/wasm/gemm_f32.ts) and the
- * whole-call attention (kernels/wasm/attention_f32.ts). Both modules import a shared memory, each
+ * Worker threads for the CPU backend's WASM kernels: the GEMM (kernels/wasm/gemm_f32.ts), the
+ * whole-call attention (kernels/wasm/attention_f32.ts), GELU (kernels/wasm/elementwise_f32.ts)
+ * and random normals (kernels/wasm/philox_f32.ts). The modules import shared memories, each
  * worker runs its own instances of them on the same memories, and a call's independent items
- * (rows of a product, batch entries of an attention call) are split between the calling thread
- * and the ready workers. Each item is computed whole by one thread with the operations it would
- * get on one thread, so results are the same bits for every thread count.
+ * (rows or column panels of a product, batch entries of an attention call, elements) are split
+ * between the calling thread and the ready workers. Each item is computed whole by one thread with
+ * the operations it would get on one thread, so results are the same bits for every thread count.
  *
  * The threads meet through a small shared control block: the caller writes the job into slot 0
  * and each worker's share into its slot, bumps the worker's sequence number and wakes it; the
@@ -115,7 +116,7 @@ export function awaitWord(
   }
 }
 
-/** Threads requested by `setCpuThreads`, or null for the environment's / 1. */
+/** Threads requested by `setCpuThreads`, or null for the environment's (or the default). */
 let requested: number | null = null;
 /** The environment's thread count, read once. */
 let fromEnv: number | null = null;
@@ -280,7 +281,13 @@ export class KernelPool {
       started.push(base);
     }
     if (started.length > 0) this.sharedRuns++;
-    own(0, Math.min(n, share));
+    // the workers must be done with the memories before this returns, even when own() throws
+    let ownError: unknown = null;
+    try {
+      own(0, Math.min(n, share));
+    } catch (e) {
+      ownError = e;
+    }
     let failed = false;
     for (const base of started) {
       // the worker copies the sequence number into done when its share is finished
@@ -298,6 +305,7 @@ export class KernelPool {
         failed = true;
       }
     }
+    if (ownError !== null) throw ownError;
     if (failed) throw new Error("A CPU kernel worker thread failed (see its error above)");
   }
 

@@ -1,7 +1,7 @@
 /**
- * A worker thread of the WASM kernels' pool (kernels/wasm/pool.ts): its own instances of the GEMM
- * and attention modules on the shared memories, waiting on its slot of the control block for a
- * share of a call to compute.
+ * A worker thread of the WASM kernels' pool (kernels/wasm/pool.ts): its own instances of the GEMM,
+ * attention and element-wise modules on the shared memories (and views of them and of the scratch
+ * memory), waiting on its slot of the control block for a share of a call to compute.
  */
 import { parentPort } from "node:worker_threads";
 import { attentionPart, instantiateAttention, readAttentionJob } from "./_attention_instance.ts";

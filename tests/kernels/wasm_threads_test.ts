@@ -265,6 +265,11 @@ poolTest(
     const pool = kernelPool()!;
     // a share that throws in the worker fails the call; the pool stays usable
     assert.throws(() => pool.run(99, 8, 1, () => {}), /worker thread failed/);
+    // the caller's own share failing: its error, after the workers are done
+    assert.throws(() =>
+      pool.run(99, 8, 1, () => {
+        throw new Error("own share failed");
+      }), /own share failed/);
     const after = new Float32Array(M * N);
     gemmF32(after, a, b, M, N, K);
     assert.deepEqual(after, one);
