@@ -152,10 +152,44 @@ export function cpuThreads(): number {
   return fromEnv;
 }
 
-/** The logical CPUs, at most DEFAULT_MAX_THREADS (1 when unknown). */
+/**
+ * The logical CPUs, fewer where a cgroup CPU quota allows fewer (a container on a large server),
+ * at most DEFAULT_MAX_THREADS (1 when unknown).
+ */
 export function defaultThreads(): number {
-  const cpus = navigator.hardwareConcurrency;
-  return Number.isInteger(cpus) && cpus > 1 ? Math.min(cpus, DEFAULT_MAX_THREADS) : 1;
+  let cpus = navigator.hardwareConcurrency;
+  if (!Number.isInteger(cpus) || cpus < 1) return 1;
+  const quota = cgroupCpus();
+  if (quota !== null) cpus = Math.min(cpus, quota);
+  return Math.min(cpus, DEFAULT_MAX_THREADS);
+}
+
+/** CPUs this process's cgroup quota allows (cgroup v2 `cpu.max`, or v1 CFS), null for none. */
+function cgroupCpus(): number | null {
+  const read = (path: string): string | null => {
+    try {
+      // never prompt for a permission: without it there is just no quota known
+      if (Deno.permissions.querySync({ name: "read", path }).state !== "granted") return null;
+      return Deno.readTextFileSync(path);
+    } catch {
+      return null; // absent
+    }
+  };
+  const v2 = read("/sys/fs/cgroup/cpu.max");
+  if (v2 !== null) return cpusOfQuota(v2);
+  const quota = read("/sys/fs/cgroup/cpu/cpu.cfs_quota_us");
+  const period = read("/sys/fs/cgroup/cpu/cpu.cfs_period_us");
+  return quota === null || period === null ? null : cpusOfQuota(`${quota} ${period}`);
+}
+
+/**
+ * CPUs of a quota "QUOTA PERIOD" (cgroup v2 `cpu.max`; "max" or a negative quota: none), rounded
+ * up; null when there is none or the text is not a quota.
+ */
+export function cpusOfQuota(text: string): number | null {
+  const [quota, period] = text.trim().split(/\s+/).map(Number);
+  if (!(quota > 0 && period > 0)) return null;
+  return Math.max(1, Math.ceil(quota / period));
 }
 
 /** Set when starting a worker failed: the kernels then stay on the calling thread. */
@@ -215,6 +249,9 @@ export function poolScratch(floats: number): Float32Array {
   return new Float32Array(scratch.buffer);
 }
 
+/** The module a worker runs. */
+const WORKER_MODULE = new URL("./pool_worker.ts", import.meta.url).href;
+
 /** Workers sharing the kernel memories. */
 export class KernelPool {
   readonly threads: number;
@@ -237,7 +274,7 @@ export class KernelPool {
     this.control64 = new Float64Array(sab);
     try {
       for (let slot = 1; slot < threads; slot++) {
-        const worker = new Worker(new URL("./pool_worker.ts", import.meta.url));
+        const worker = new Worker(new URL(WORKER_MODULE));
         worker.postMessage({ memories, control: sab, slot });
         worker.unref();
         this.#workers.push(worker);
@@ -356,6 +393,14 @@ export function kernelPool(): KernelPool | null {
   }
   if (pool === null) {
     try {
+      // a local worker module needs read permission; ask, never prompt for it
+      const url = new URL(WORKER_MODULE);
+      if (
+        url.protocol === "file:" &&
+        Deno.permissions.querySync({ name: "read", path: url.pathname }).state !== "granted"
+      ) {
+        throw new Error(`no read permission for "${url.pathname}" (run with --allow-read)`);
+      }
       pool = new KernelPool(memories, threads);
     } catch (e) {
       unavailable = true;

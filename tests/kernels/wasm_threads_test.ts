@@ -7,6 +7,7 @@ import { gemmF32, releaseGemmF32 } from "../../kernels/wasm/gemm_f32.ts";
 import { randnF32 } from "../../kernels/wasm/philox_f32.ts";
 import {
   closeKernelPool,
+  cpusOfQuota,
   cpuThreads,
   DEFAULT_MAX_THREADS,
   defaultThreads,
@@ -209,17 +210,27 @@ Deno.test("setCpuThreads() and MOTION_GRPO_CPU_THREADS set the thread count, bad
     Deno.env.set(THREADS_ENV, "3");
     setCpuThreads(null);
     assert.equal(cpuThreads(), 3);
-    // unset: the logical CPUs, at most DEFAULT_MAX_THREADS
+    // unset: the logical CPUs (or a cgroup quota's), at most DEFAULT_MAX_THREADS
     Deno.env.delete(THREADS_ENV);
     setCpuThreads(null);
     assert.equal(cpuThreads(), defaultThreads());
     const cpus = navigator.hardwareConcurrency;
-    assert.equal(defaultThreads(), Math.max(1, Math.min(cpus, DEFAULT_MAX_THREADS)));
+    assert.ok(defaultThreads() >= 1 && defaultThreads() <= Math.min(cpus, DEFAULT_MAX_THREADS));
   } finally {
     if (saved === undefined) Deno.env.delete(THREADS_ENV);
     else Deno.env.set(THREADS_ENV, saved);
     setCpuThreads(null);
   }
+});
+
+Deno.test("cpusOfQuota() reads a cgroup CPU quota", () => {
+  assert.equal(cpusOfQuota("max 100000\n"), null); // v2, no quota
+  assert.equal(cpusOfQuota("200000 100000"), 2);
+  assert.equal(cpusOfQuota("150000 100000"), 2); // 1.5 CPUs: 2 threads
+  assert.equal(cpusOfQuota("50000 100000"), 1);
+  assert.equal(cpusOfQuota("-1\n 100000\n"), null); // v1, no quota
+  assert.equal(cpusOfQuota("400000\n 100000\n"), 4);
+  assert.equal(cpusOfQuota("garbage"), null);
 });
 
 Deno.test("without permission to start workers the kernels say so once and run on one thread", async () => {
