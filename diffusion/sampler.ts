@@ -64,7 +64,6 @@ export interface Rollout {
   count: Float64Array; // (B)
 }
 
-/** Inputs of the guided denoiser call, on a batch doubled when guidance is on. */
 /**
  * Inputs of the guided denoiser call: `blocks` blocks of `[cond; uncond]` (or the plain batch when
  * guidance is 1), so that several transitions of one rollout can share one denoiser call.
@@ -220,17 +219,20 @@ export function rollout(
 
   const steps: RecordedStep[] = [];
   let keptBytes = 0;
+  // every step's activations are the same size: once one is over budget, so are the rest
+  let keepMore = opts.record && opts.saveActivations !== undefined && !!den.detachActivations;
   opts.plan.steps.forEach((step, k) => {
     guidedX0(den, g, x0hat, x, step, opts.guidance, B, T);
     let saved: SavedForward | null = null;
-    if (opts.record && opts.saveActivations && step.std > 0 && den.detachActivations) {
-      const activations = den.detachActivations();
-      if (keptBytes + activations.bytes <= opts.saveActivations.maxBytes) {
+    if (keepMore && step.std > 0) {
+      const activations = den.detachActivations!();
+      if (keptBytes + activations.bytes <= opts.saveActivations!.maxBytes) {
         keptBytes += activations.bytes;
         saved = { activations, x0hat: be.tensor([B, T, F]) };
         be.copy(saved.x0hat, x0hat, n);
       } else {
         den.attachActivations!(activations); // over budget: the model keeps its buffers
+        keepMore = false;
       }
     }
     stepMean(be, mean, x0hat, x, step, n);

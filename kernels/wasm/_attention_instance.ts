@@ -81,14 +81,15 @@ export function growAttentionMemory(bytes: number): void {
  * entry: part p uses the scratch at `kt0`/`p0` + p * `scratchBytes`.
  */
 export interface AttentionJob {
-  /** Forward: qkv, att, out, mask. Backward: qkv, att, dout, dqkv, datt. */
+  /** Both directions: qkv (B, T, 3C) and the probabilities att (B, NH, T, T). */
   qkv: number;
   att: number;
-  /** Forward: out (B, T, C); backward: dout (B, T, C). */
+  /** Forward only (0 in the backward): out (B, T, C) and the (B, T + 4) key masks. */
   out: number;
-  /** Forward: the (B, T + 4) masks; backward: dqkv (B, T, 3C). */
   mask: number;
-  /** Backward only: datt (B, NH, T, T); 0 in the forward. */
+  /** Backward only (0 in the forward): dout (B, T, C), dqkv (B, T, 3C), datt (B, NH, T, T). */
+  dout: number;
+  dqkv: number;
   datt: number;
   kt0: number;
   p0: number;
@@ -104,7 +105,7 @@ export interface AttentionJob {
 }
 
 /** int32 words of a job from `at`; its float64 words go to float64 index ATTENTION_F64_AT on. */
-const INT_WORDS = 11;
+const INT_WORDS = 13;
 /** float64 index of the job's float64 words in the control block (after its int32 words). */
 const ATTENTION_F64_AT = 8;
 
@@ -120,13 +121,15 @@ export function writeAttentionJob(
   words[at + 1] = job.att;
   words[at + 2] = job.out;
   words[at + 3] = job.mask;
-  words[at + 4] = job.datt;
-  words[at + 5] = job.kt0;
-  words[at + 6] = job.p0;
-  words[at + 7] = job.scratchBytes;
-  words[at + 8] = job.T;
-  words[at + 9] = job.C;
-  words[at + 10] = job.NH;
+  words[at + 4] = job.dout;
+  words[at + 5] = job.dqkv;
+  words[at + 6] = job.datt;
+  words[at + 7] = job.kt0;
+  words[at + 8] = job.p0;
+  words[at + 9] = job.scratchBytes;
+  words[at + 10] = job.T;
+  words[at + 11] = job.C;
+  words[at + 12] = job.NH;
   words64[ATTENTION_F64_AT] = job.alpha;
   words64[ATTENTION_F64_AT + 1] = job.inv;
   words64[ATTENTION_F64_AT + 2] = job.hi;
@@ -140,13 +143,15 @@ export function readAttentionJob(words: Int32Array, words64: Float64Array, at: n
     att: words[at + 1],
     out: words[at + 2],
     mask: words[at + 3],
-    datt: words[at + 4],
-    kt0: words[at + 5],
-    p0: words[at + 6],
-    scratchBytes: words[at + 7],
-    T: words[at + 8],
-    C: words[at + 9],
-    NH: words[at + 10],
+    dout: words[at + 4],
+    dqkv: words[at + 5],
+    datt: words[at + 6],
+    kt0: words[at + 7],
+    p0: words[at + 8],
+    scratchBytes: words[at + 9],
+    T: words[at + 10],
+    C: words[at + 11],
+    NH: words[at + 12],
     alpha: words64[ATTENTION_F64_AT],
     inv: words64[ATTENTION_F64_AT + 1],
     hi: words64[ATTENTION_F64_AT + 2],
@@ -171,8 +176,8 @@ export function attentionPart(
     w.attentionBackward(
       job.qkv + rowQkv,
       job.att + rowAtt,
-      job.out + rowOut,
-      job.mask + rowQkv,
+      job.dout + rowOut,
+      job.dqkv + rowQkv,
       job.datt + rowAtt,
       kt,
       b1 - b0,

@@ -107,23 +107,7 @@ export function gemmRows(
   m1: number,
   part: number,
 ): void {
-  const scratch = job.scratch0 + part * job.scratchFloats;
-  for (let i0 = m0; i0 < m1; i0 += job.mc) {
-    const i1 = Math.min(m1, i0 + job.mc);
-    packA(f, scratch, f, job.saOff, job.lda, job.transA, i0, i1, job.K, job.kpad, w);
-    const mp = Math.ceil((i1 - i0) / MR);
-    w.gemm(
-      mp,
-      job.np,
-      job.kpad,
-      job.kc,
-      scratch * 4,
-      job.bOff * 4,
-      (job.cOff + i0 * job.npad) * 4,
-      job.npad * 4,
-      job.acc,
-    );
-  }
+  multiply(f, w, job, m0, m1, 0, job.np, part);
 }
 
 /**
@@ -139,13 +123,31 @@ export function gemmCols(
   part: number,
 ): void {
   if (j1 <= j0) return;
-  const scratch = job.scratch0 + part * job.scratchFloats;
-  const panels = job.bOff + j0 * job.kpad * NR, col0 = j0 * NR;
+  const col0 = j0 * NR;
   const from = job.sbOff + (job.transB ? col0 * job.ldb : col0);
   const cols = Math.min(job.N, j1 * NR) - col0;
-  packB(f, panels, f, from, job.ldb, job.transB, cols, job.K, job.kpad, w);
-  for (let i0 = 0; i0 < job.M; i0 += job.mc) {
-    const i1 = Math.min(job.M, i0 + job.mc);
+  packB(f, job.bOff + j0 * job.kpad * NR, f, from, job.ldb, job.transB, cols, job.K, job.kpad, w);
+  multiply(f, w, job, 0, job.M, j0, j1, part);
+}
+
+/**
+ * C work rows [m0, m1) x columns of B panels [j0, j1) = op(A) rows [m0, m1) @ those packed
+ * panels (or += with `acc`), op(A) packed chunk by chunk into the A scratch of `part`.
+ */
+function multiply(
+  f: Float32Array,
+  w: GemmExports,
+  job: GemmJob,
+  m0: number,
+  m1: number,
+  j0: number,
+  j1: number,
+  part: number,
+): void {
+  const scratch = job.scratch0 + part * job.scratchFloats;
+  const panels = job.bOff + j0 * job.kpad * NR;
+  for (let i0 = m0; i0 < m1; i0 += job.mc) {
+    const i1 = Math.min(m1, i0 + job.mc);
     packA(f, scratch, f, job.saOff, job.lda, job.transA, i0, i1, job.K, job.kpad, w);
     w.gemm(
       Math.ceil((i1 - i0) / MR),
@@ -154,7 +156,7 @@ export function gemmCols(
       job.kc,
       scratch * 4,
       panels * 4,
-      (job.cOff + i0 * job.npad + col0) * 4,
+      (job.cOff + i0 * job.npad + j0 * NR) * 4,
       job.npad * 4,
       job.acc,
     );

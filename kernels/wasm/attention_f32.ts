@@ -19,7 +19,7 @@ import {
   growAttentionMemory,
   writeAttentionJob,
 } from "./_attention_instance.ts";
-import { JOB_AT, JobKind, kernelPool } from "./pool.ts";
+import { JOB_AT, JobKind, type KernelPool, kernelPool } from "./pool.ts";
 
 /** The table exp of the softmax: exp(d) = pow2[-(k >> 6)] * frac[k & 63] * poly(r). */
 export interface ExpTables {
@@ -40,16 +40,13 @@ const TABLE_BYTES = (FRAC_LEN + POW2_LEN) * 8;
 /** Longest product sum the GEMM forms in one K block (its KC). */
 const MAX_ONE_BLOCK_K = 256;
 
-/** The tables in the memory (copied again when others are passed, or to a new memory). */
+/** The tables in the memory (the one memory of the process; copied again when others come). */
 let loaded: ExpTables | null = null;
-let loadedInto: WebAssembly.Memory | null = null;
 
 /** The module with at least `bytes` of memory, compiled on first use. */
 function instance(bytes: number): AttentionExports {
-  const w = attentionExports();
-  if (w.memory !== loadedInto) loaded = null;
   growAttentionMemory(bytes);
-  return w;
+  return attentionExports();
 }
 
 /** Copies `tables` to address 0 unless they are there already. */
@@ -61,7 +58,6 @@ function loadTables(buf: ArrayBufferLike, tables: ExpTables): void {
     new Float64Array(buf, 0, FRAC_LEN).set(tables.frac);
     new Float64Array(buf, FRAC_LEN * 8, POW2_LEN).set(tables.pow2);
     loaded = tables;
-    loadedInto = attentionExports().memory;
   }
 }
 
@@ -126,7 +122,8 @@ export function attentionForwardF32(
   tables: ExpTables,
 ): void {
   if (B === 0) return;
-  const HS = C / NH, Tp = Math.ceil(T / 8) * 8, parts = partsFor(B, T, C);
+  const HS = C / NH, Tp = Math.ceil(T / 8) * 8;
+  const pool = splitPool(B, T, C), parts = pool === null ? 1 : Math.min(B, pool.threads);
   const nQkv = B * T * 3 * C, nAtt = B * NH * T * T, nOut = B * T * C;
   // memory (bytes): tables | masks (B, T + 4) | per part: p (T + 2 float64), K^T (HS, Tp) |
   // qkv | att | out
@@ -144,6 +141,8 @@ export function attentionForwardF32(
     att: attAt,
     out: outAt,
     mask: maskAt,
+    dout: 0,
+    dqkv: 0,
     datt: 0,
     kt0: pAt + bytes16(2 * (T + 2)),
     p0: pAt,
@@ -156,7 +155,7 @@ export function attentionForwardF32(
     hi: tables.hi,
     lo: tables.lo,
   };
-  runAttention(w, job, false, B, parts);
+  runAttention(w, job, false, B, pool);
   att.set(new Float32Array(buf, attAt, nAtt));
   out.set(new Float32Array(buf, outAt, nOut));
 }
@@ -177,7 +176,8 @@ export function attentionBackwardF32(
   NH: number,
 ): void {
   if (B === 0) return;
-  const HS = C / NH, Tp = Math.ceil(T / 8) * 8, parts = partsFor(B, T, C);
+  const HS = C / NH, Tp = Math.ceil(T / 8) * 8;
+  const pool = splitPool(B, T, C), parts = pool === null ? 1 : Math.min(B, pool.threads);
   const nQkv = B * T * 3 * C, nAtt = B * NH * T * T, nOut = B * T * C;
   // memory (bytes): tables (unused here) | per part: V^T (HS, Tp) | qkv | att | dout | dqkv |
   // datt
@@ -193,8 +193,10 @@ export function attentionBackwardF32(
   const job: AttentionJob = {
     qkv: qkvAt,
     att: attAt,
-    out: doutAt,
-    mask: dqkvAt,
+    out: 0,
+    mask: 0,
+    dout: doutAt,
+    dqkv: dqkvAt,
     datt: dattAt,
     kt0: ktAt,
     p0: 0,
@@ -207,7 +209,7 @@ export function attentionBackwardF32(
     hi: 0,
     lo: 0,
   };
-  runAttention(w, job, true, B, parts);
+  runAttention(w, job, true, B, pool);
   dqkv.set(new Float32Array(buf, dqkvAt, nQkv));
 }
 
@@ -217,23 +219,23 @@ export function attentionBackwardF32(
  */
 const THREADED_MIN_MACS = 1 << 19;
 
-/** Parts (threads) a call of these sizes is staged for: 1 unless it is worth splitting. */
-function partsFor(B: number, T: number, C: number): number {
-  if (B < 2 || B * T * T * C < THREADED_MIN_MACS) return 1;
-  const pool = kernelPool();
-  return pool === null ? 1 : Math.min(B, pool.threads);
+/** The pool to split a call of these sizes with, or null when it is not worth splitting. */
+function splitPool(B: number, T: number, C: number): KernelPool | null {
+  return B < 2 || B * T * T * C < THREADED_MIN_MACS ? null : kernelPool();
 }
 
-/** Runs `job` over batch entries [0, B): split between the pool's threads when `parts` > 1. */
+/**
+ * Runs `job` over batch entries [0, B): split between the threads of `pool` (staged with a
+ * scratch for each of up to min(B, pool.threads) parts), or all here without one.
+ */
 function runAttention(
   w: AttentionExports,
   job: AttentionJob,
   backward: boolean,
   B: number,
-  parts: number,
+  pool: KernelPool | null,
 ): void {
-  const pool = parts > 1 ? kernelPool() : null;
-  if (pool === null || pool.threads < parts) {
+  if (pool === null) {
     attentionPart(w, job, backward, 0, B, 0);
     return;
   }

@@ -161,6 +161,18 @@ export interface GeluJob {
   out: number;
 }
 
+/** Writes `job` at int32 word `at` of the pool's control block (3 words). */
+function writeGeluJob(words: Int32Array, at: number, job: GeluJob): void {
+  words[at] = job.inp;
+  words[at + 1] = job.dout;
+  words[at + 2] = job.out;
+}
+
+/** The job `writeGeluJob` wrote at `at`. */
+export function readGeluJob(words: Int32Array, at: number): GeluJob {
+  return { inp: words[at], dout: words[at + 1], out: words[at + 2] };
+}
+
 /** GELU forward (or its gradient, `backward`) of elements [from, to) of a staged job. */
 export function geluPart(
   w: ElementwiseExports,
@@ -182,9 +194,7 @@ function runGelu(w: ElementwiseExports, job: GeluJob, backward: boolean, n: numb
     geluPart(w, job, backward, 0, n);
     return;
   }
-  pool.control[JOB_AT] = job.inp;
-  pool.control[JOB_AT + 1] = job.dout;
-  pool.control[JOB_AT + 2] = job.out;
+  writeGeluJob(pool.control, JOB_AT, job);
   // 8-element blocks: each element's bits do not depend on its block, the split is just tidy
   const kind = backward ? JobKind.geluBackward : JobKind.geluForward;
   pool.run(kind, n, 8, (from, to) => geluPart(w, job, backward, from, to));

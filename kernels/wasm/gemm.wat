@@ -17,7 +17,7 @@
 ;; or may not fuse depending on the CPU, plain mul + add rounds the same on every machine). The
 ;; order depends only on (K, kc), never on the other sizes or on timing.
 ;;
-;; The memory is imported and shared: worker threads (kernels/wasm/gemm_pool.ts) run their own
+;; The memory is imported and shared: worker threads (kernels/wasm/pool.ts) run their own
 ;; instances of this module on the same memory, each on its own rows of A and C.
 (module
   (import "env" "memory" (memory 1 65536 shared))

@@ -219,25 +219,23 @@ function gemmThreaded(
     sbOff,
     M,
   };
-  let packedB = -1;
+  writeGemmJob(pool.control, JOB_AT, job);
+  let stagedB = -1; // a batch stride of 0 (shared weight) stages and packs once
   for (let p = 0; p < g.batch; p++) {
     const oa = g.offsetA + p * g.strideA;
     const ob = g.offsetB + p * g.strideB;
     const oc = g.offsetC + p * g.strideC;
-    if (byCols) {
-      f.set(b.subarray(ob, ob + spanB), sbOff); // packed by the threads
-    } else if (ob !== packedB) {
-      if (spanB > 0) {
-        f.set(b.subarray(ob, ob + spanB), sbOff);
-        packB(f, bOff, f, sbOff, g.ldb, g.transB, N, K, kpad, w);
-      } else {
-        packB(f, bOff, b, ob, g.ldb, g.transB, N, K, kpad);
+    if (ob !== stagedB) {
+      if (spanB > 0) f.set(b.subarray(ob, ob + spanB), sbOff);
+      // by columns, each thread packs its own panels from the staged copy
+      if (!byCols) {
+        if (spanB > 0) packB(f, bOff, f, sbOff, g.ldb, g.transB, N, K, kpad, w);
+        else packB(f, bOff, b, ob, g.ldb, g.transB, N, K, kpad);
       }
-      packedB = ob;
+      stagedB = ob;
     }
     f.set(a.subarray(oa, oa + spanA), saOff);
     if (direct && g.beta === 1) f.set(c.subarray(oc, oc + M * N), cOff);
-    writeGemmJob(pool.control, JOB_AT, job);
     if (byCols) pool.run(JobKind.gemmCols, np, 1, (j0, j1) => gemmCols(f, w, job, j0, j1, 0));
     else pool.run(JobKind.gemmRows, M, MR, (m0, m1) => gemmRows(f, w, job, m0, m1, 0));
     if (direct) c.set(f.subarray(cOff, cOff + M * N), oc);

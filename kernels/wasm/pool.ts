@@ -242,11 +242,17 @@ export function syncMemories(ctl: Int32Array, memories: PoolMemories, known: num
 /** The scratch memory, created with the first pool and kept for the process. */
 let scratch: WebAssembly.Memory | null = null;
 
+/** The scratch memory, created on first use. */
+function scratchMemory(): WebAssembly.Memory {
+  scratch ??= newSharedMemory();
+  return scratch;
+}
+
 /** A float32 view of the pool's scratch memory, grown to at least `floats`. */
 export function poolScratch(floats: number): Float32Array {
-  scratch ??= newSharedMemory();
-  growTo(scratch, floats * 4, "the CPU kernels' scratch");
-  return new Float32Array(scratch.buffer);
+  const memory = scratchMemory();
+  growTo(memory, floats * 4, "the CPU kernels' scratch");
+  return new Float32Array(memory.buffer);
 }
 
 /** The module a worker runs. */
@@ -366,49 +372,33 @@ export class KernelPool {
 let pool: KernelPool | null = null;
 
 /**
- * The pool at the current thread count on the kernels' current memories, started on first use;
- * null on one thread. A pool of other memories (a released kernel instance) is closed and
- * replaced.
+ * The pool at the current thread count, started on first use; null on one thread. (Releasing the
+ * GEMM instance, the one memory that can be replaced, closes the pool: `releaseGemmF32`.)
  */
 export function kernelPool(): KernelPool | null {
   const threads = cpuThreads();
-  if (threads === 1) {
-    closeKernelPool();
-    return null;
-  }
-  poolScratch(0);
-  const memories: PoolMemories = {
-    gemm: gemmInstance().exports.memory,
-    attention: attentionMemory(),
-    elementwise: elementwiseMemory(),
-    scratch: scratch!,
-  };
-  if (
-    pool !== null && (pool.threads !== threads ||
-      (Object.keys(memories) as (keyof PoolMemories)[]).some((k) =>
-        pool!.memories[k] !== memories[k]
-      ))
-  ) {
-    closeKernelPool();
-  }
-  if (pool === null) {
-    try {
-      // a local worker module needs read permission; ask, never prompt for it
-      const url = new URL(WORKER_MODULE);
-      if (
-        url.protocol === "file:" &&
-        Deno.permissions.querySync({ name: "read", path: url.pathname }).state !== "granted"
-      ) {
-        throw new Error(`no read permission for "${url.pathname}" (run with --allow-read)`);
-      }
-      pool = new KernelPool(memories, threads);
-    } catch (e) {
-      unavailable = true;
-      console.warn(
-        `The CPU kernels run on one thread: their worker threads could not start (${e})`,
-      );
-      return null;
+  if (pool !== null && pool.threads === threads) return pool;
+  closeKernelPool();
+  if (threads === 1) return null;
+  try {
+    // a local worker module needs read permission; ask, never prompt for it
+    const url = new URL(WORKER_MODULE);
+    if (
+      url.protocol === "file:" &&
+      Deno.permissions.querySync({ name: "read", path: url.pathname }).state !== "granted"
+    ) {
+      throw new Error(`no read permission for "${url.pathname}" (run with --allow-read)`);
     }
+    pool = new KernelPool({
+      gemm: gemmInstance().exports.memory,
+      attention: attentionMemory(),
+      elementwise: elementwiseMemory(),
+      scratch: scratchMemory(),
+    }, threads);
+  } catch (e) {
+    unavailable = true;
+    console.warn(`The CPU kernels run on one thread: their worker threads could not start (${e})`);
+    return null;
   }
   return pool;
 }

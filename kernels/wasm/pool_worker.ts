@@ -7,7 +7,7 @@ import { parentPort } from "node:worker_threads";
 import { attentionPart, instantiateAttention, readAttentionJob } from "./_attention_instance.ts";
 import { instantiateGemm } from "./_gemm_instance.ts";
 import { gemmCols, gemmRows, readGemmJob } from "./_gemm_share.ts";
-import { geluPart, instantiateElementwise } from "./elementwise_f32.ts";
+import { geluPart, instantiateElementwise, readGeluJob } from "./elementwise_f32.ts";
 import { randnShare } from "./philox_f32.ts";
 import {
   awaitWord,
@@ -29,9 +29,8 @@ interface Start {
 parentPort!.once("message", ({ memories, control, slot }: Start) => {
   const ctl = new Int32Array(control), ctl64 = new Float64Array(control);
   const base = slot * SLOT_WORDS;
-  // the sizes seen so far: none, so that the first job refreshes every memory
+  // the sizes seen so far: none, so that the first job refreshes every memory and view
   const known = [-1, -1, -1, -1];
-  for (const memory of Object.values(memories)) memory.grow(0);
   const gemm = instantiateGemm(memories.gemm);
   const attention = instantiateAttention(memories.attention);
   const elementwise = instantiateElementwise(memories.elementwise);
@@ -58,7 +57,7 @@ parentPort!.once("message", ({ memories, control, slot }: Start) => {
         const job = readAttentionJob(ctl, ctl64, JOB_AT);
         attentionPart(attention, job, kind === JobKind.attentionBackward, from, to, part);
       } else if (kind === JobKind.geluForward || kind === JobKind.geluBackward) {
-        const job = { inp: ctl[JOB_AT], dout: ctl[JOB_AT + 1], out: ctl[JOB_AT + 2] };
+        const job = readGeluJob(ctl, JOB_AT);
         geluPart(elementwise, job, kind === JobKind.geluBackward, from, to);
       } else if (kind === JobKind.randn) {
         randnShare(staged, from, to, ctl64);
