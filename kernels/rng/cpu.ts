@@ -2,7 +2,7 @@
  * Random normals, CPU twin: `randn` fills a host array from the Philox generator at a
  * `RandomAddress`, element `i` being element `offset + i` of stream `(seed, stream)` (see
  * `randnHost` in kernels/rng/philox.ts), so any slice of a stream can be drawn independently.
- * The Philox blocks are drawn in WebAssembly (`randnF32`), which gives the bits of `randnHost`.
+ * The normals are drawn in WebAssembly (`randnF32`), which gives the bits of `randnHost`.
  */
 import type { RandomAddress } from "../backend.ts";
 import { randnF32 } from "../wasm/philox_f32.ts";

@@ -1,36 +1,62 @@
 /**
- * Standard normals into a host Float32Array with the Philox blocks drawn in WebAssembly
- * (kernels/wasm/philox.wat) and the Box-Muller transform on the host: the bits of `randnHost` of
- * kernels/rng/philox.ts (the same u32 blocks, the same float64 formula), faster.
+ * Standard normals into a host Float32Array, drawn in WebAssembly (kernels/wasm/philox.wat): the
+ * Philox blocks and the Box-Muller transform there, with the bits of `randnHost` of
+ * kernels/rng/philox.ts. The kernel's float64 log, cos and sin are polynomials within a few ulps of
+ * Math's; it lists the rare blocks where that could change a float32 rounding, and those are redone
+ * here with Math, so every number is the host's.
  */
 import { u32ToUniform, u32ToUniformOpen0 } from "../rng/philox.ts";
 import { PHILOX_WASM_BASE64 } from "./philox_wasm.ts";
 import { JobKind, kernelPool, poolScratch } from "./pool.ts";
 
 /** Exports of kernels/wasm/philox.wat; addresses in bytes. */
-interface PhiloxExports {
+export interface PhiloxExports {
   memory: WebAssembly.Memory;
   /** Blocks of counters first.. (count of them) with key (k0, k1), 4 u32 each, at `dst`. */
   blocks(first: number, count: number, k0: number, k1: number, dst: number): void;
+  /**
+   * The normals of those blocks, 4 float32 each, at `dst`; the indices of the blocks whose float32
+   * are not certain within the relative `bound` at `listed` (u32); returns their number.
+   */
+  normals(
+    first: number,
+    count: number,
+    k0: number,
+    k1: number,
+    dst: number,
+    listed: number,
+    bound: number,
+  ): number;
+  /** For the tests: float64 radii sqrt(-2 log((m + 1) 2^-24)), m = first.. (count even). */
+  radii(first: number, count: number, dst: number): void;
+  /** For the tests: per pair of m = first..: cos, cos, sin, sin of (2 pi) (m 2^-24), float64. */
+  angles(first: number, count: number, dst: number): void;
 }
 
 const PAGE = 65536;
-/** Blocks per kernel call: bounds the memory to 64 KiB of u32s. */
+/** Blocks per kernel call. */
 const CHUNK = 4096;
+/** Memory (bytes): normals (CHUNK blocks) | listed blocks (CHUNK u32) | one block's u32. */
+const LISTED_AT = CHUNK * 16, SCRATCH_AT = LISTED_AT + CHUNK * 4;
 
 let kernel: PhiloxExports | null = null;
-/** u32 view of the module's memory. */
+/** Views of the module's memory: u32 words, the float32 normals, the listed block indices. */
 let words: Uint32Array = new Uint32Array(0);
+let normals: Float32Array = new Float32Array(0);
+let listed: Uint32Array = new Uint32Array(0);
 
-/** The module, compiled on first use, with room for CHUNK blocks. */
-function instance(): PhiloxExports {
+/** The module (compiled on first use) with the memory above; exposed for the tests. */
+export function philoxInstance(): PhiloxExports {
   if (kernel === null) {
     const wasm = Uint8Array.from(atob(PHILOX_WASM_BASE64), (ch) => ch.charCodeAt(0));
     kernel = new WebAssembly.Instance(new WebAssembly.Module(wasm))
       .exports as unknown as PhiloxExports;
-    const need = CHUNK * 16 - kernel.memory.buffer.byteLength;
+    const need = SCRATCH_AT + 16 - kernel.memory.buffer.byteLength;
     if (need > 0) kernel.memory.grow(Math.ceil(need / PAGE));
-    words = new Uint32Array(kernel.memory.buffer);
+    const buf = kernel.memory.buffer;
+    words = new Uint32Array(buf);
+    normals = new Float32Array(buf, 0, CHUNK * 4);
+    listed = new Uint32Array(buf, LISTED_AT, CHUNK);
   }
   return kernel;
 }
@@ -92,9 +118,20 @@ export function randnShare(
 
 /**
  * Normals from which a draw is split between threads (when several are set, kernels/wasm/pool.ts):
- * about 0.5 ms of work.
+ * about 0.2 ms of work.
  */
 const THREADED_MIN = 1 << 14;
+
+/**
+ * Relative distance within which the kernel's float64 normal is certain to be the host's (Math's
+ * log, cos and sin): the kernel's functions agree with Math to 2 ulps (radius) and 1 ulp (cos,
+ * sin) on all their inputs (tests/kernels/wasm_philox_test.ts), so the products agree to about
+ * 6 ulps (2^-49.4); 2^-44 leaves a factor of 40.
+ */
+export const NORMALS_BOUND = 2 ** -44;
+
+/** Blocks redone on the host (their float32 not certain), for the tests. */
+export let hostRedoneBlocks = 0;
 
 /** `randnF32` on this thread. */
 function randnRange(
@@ -105,31 +142,29 @@ function randnRange(
   offset: number,
 ): void {
   if (n <= 0) return;
-  const w = instance(), u = words;
+  const w = philoxInstance();
   const first = Math.floor(offset / 4), last = Math.floor((offset + n - 1) / 4);
   for (let b0 = first; b0 <= last; b0 += CHUNK) {
     const count = Math.min(CHUNK, last - b0 + 1);
-    w.blocks(b0 >>> 0, count, seed >>> 0, stream >>> 0, 0);
-    for (let j = 0; j < count; j++) {
-      const i = (b0 + j) * 4 - offset; // output index of lane 0 (may be < 0 or past n at the ends)
-      const r0 = Math.sqrt(-2 * Math.log(u32ToUniformOpen0(u[4 * j])));
-      const theta0 = 2 * Math.PI * u32ToUniform(u[4 * j + 1]);
-      const r1 = Math.sqrt(-2 * Math.log(u32ToUniformOpen0(u[4 * j + 2])));
-      const theta1 = 2 * Math.PI * u32ToUniform(u[4 * j + 3]);
-      const z0 = r0 * Math.cos(theta0), z1 = r0 * Math.sin(theta0);
-      const z2 = r1 * Math.cos(theta1), z3 = r1 * Math.sin(theta1);
-      if (i >= 0 && i + 3 < n) {
-        out[i] = z0;
-        out[i + 1] = z1;
-        out[i + 2] = z2;
-        out[i + 3] = z3;
-      } else {
-        // a block cut by the start or the end of the range
-        if (i >= 0 && i < n) out[i] = z0;
-        if (i + 1 >= 0 && i + 1 < n) out[i + 1] = z1;
-        if (i + 2 >= 0 && i + 2 < n) out[i + 2] = z2;
-        if (i + 3 >= 0 && i + 3 < n) out[i + 3] = z3;
-      }
+    const redo = w.normals(b0 >>> 0, count, seed >>> 0, stream >>> 0, 0, LISTED_AT, NORMALS_BOUND);
+    for (let j = 0; j < redo; j++) {
+      redoBlock(w, listed[j], b0 + listed[j], seed, stream);
     }
+    hostRedoneBlocks += redo;
+    // normals [4 b0, 4 (b0 + count)) are at floats 0.., of which [offset, offset + n) are wanted
+    const from = Math.max(offset - 4 * b0, 0), to = Math.min(offset + n - 4 * b0, 4 * count);
+    out.set(normals.subarray(from, to), 4 * b0 + from - offset);
+  }
+}
+
+/** Block `b` at index `j` of the chunk, with the host's float64 steps (Math's log, cos, sin). */
+function redoBlock(w: PhiloxExports, j: number, b: number, seed: number, stream: number): void {
+  w.blocks(b >>> 0, 1, seed >>> 0, stream >>> 0, SCRATCH_AT);
+  const u = words, s = SCRATCH_AT / 4;
+  for (let pair = 0; pair < 4; pair += 2) {
+    const r = Math.sqrt(-2 * Math.log(u32ToUniformOpen0(u[s + pair])));
+    const theta = 2 * Math.PI * u32ToUniform(u[s + pair + 1]);
+    normals[4 * j + pair] = r * Math.cos(theta);
+    normals[4 * j + pair + 1] = r * Math.sin(theta);
   }
 }
