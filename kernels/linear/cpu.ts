@@ -68,7 +68,10 @@ export function linearBackwardRef(
 // ----------------------------------------------------------------------------------------------
 // Linear through a GEMM (same semantics as the plain loops above).
 
-/** Forward through `gemm`: `out = bias` broadcast, then `out = inp @ weight^T + 1 * out`. */
+/**
+ * Forward through `gemm`: `out = bias` broadcast, then `out = inp @ weight^T + 1 * out` (in one
+ * call when `gemm` offers `rowBias`).
+ */
 export function linearForward(
   out: FloatArray, // (N, OC)
   inp: FloatArray, // (N, C)
@@ -79,8 +82,9 @@ export function linearForward(
   OC: number,
   gemm: GemmFn = gemmRef,
 ): void {
-  if (bias !== null) broadcastRow(out, bias, N, OC);
   // weight is stored (OC, C) = op(B)^T, hence transB.
+  if (bias !== null && gemm.rowBias?.(out, inp, weight, bias, N, OC, C, { transB: true })) return;
+  if (bias !== null) broadcastRow(out, bias, N, OC);
   gemm(out, inp, weight, N, OC, C, { transB: true, beta: bias === null ? 0 : 1 });
 }
 

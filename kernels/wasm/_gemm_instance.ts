@@ -11,8 +11,8 @@ import { GEMM_WASM_BASE64 } from "./gemm_wasm.ts";
 export interface GemmExports {
   memory: WebAssembly.Memory;
   /**
-   * C work (mp*4, np*8) = packed A (mp panels) @ packed B (np panels), or += when `acc` is 1;
-   * addresses in bytes.
+   * C work (mp*4, np*8) = packed A (mp panels) @ packed B (np panels), or += when `acc` is 1, or
+   * + the row at `bias` (np*8 floats, one K block only) when `acc` is 2; addresses in bytes.
    */
   gemm(
     mp: number,
@@ -24,6 +24,7 @@ export interface GemmExports {
     cp: number,
     ldc: number,
     acc: number,
+    bias: number,
   ): void;
   /**
    * Packs `nblk` 4-row blocks stored row-major at `src` (row stride `ld` bytes, K floats each)

@@ -28,8 +28,10 @@ export interface GemmJob {
   saOff: number;
   bOff: number;
   cOff: number;
-  /** 1: add to the C work (C preloaded there); 0: overwrite it. */
+  /** 1: add to the C work (C preloaded there); 0: overwrite it; 2: add the bias row. */
   acc: number;
+  /** The bias row (npad floats) when `acc` is 2. */
+  biasOff: number;
   /** Rows packed per chunk: bounds a thread's A scratch to mc * kpad floats. */
   mc: number;
   /** A scratch of part 0 (the caller); part p's is `scratchFloats` further per part. */
@@ -45,7 +47,7 @@ export interface GemmJob {
 }
 
 /** int32 words of a job. */
-export const GEMM_JOB_WORDS = 19;
+export const GEMM_JOB_WORDS = 20;
 
 /** Writes `job` into `words[at .. at + GEMM_JOB_WORDS)`. */
 export function writeGemmJob(words: Int32Array, at: number, job: GemmJob): void {
@@ -68,6 +70,7 @@ export function writeGemmJob(words: Int32Array, at: number, job: GemmJob): void 
   words[at + 16] = job.transB ? 1 : 0;
   words[at + 17] = job.sbOff;
   words[at + 18] = job.M;
+  words[at + 19] = job.biasOff;
 }
 
 /** The job at `words[at ..]`. */
@@ -92,6 +95,7 @@ export function readGemmJob(words: Int32Array, at: number): GemmJob {
     transB: words[at + 16] === 1,
     sbOff: words[at + 17],
     M: words[at + 18],
+    biasOff: words[at + 19],
   };
 }
 
@@ -159,6 +163,7 @@ function multiply(
       (job.cOff + i0 * job.npad + j0 * NR) * 4,
       job.npad * 4,
       job.acc,
+      (job.biasOff + j0 * NR) * 4,
     );
   }
 }

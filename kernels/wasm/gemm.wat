@@ -23,10 +23,12 @@
   (import "env" "memory" (memory 1 65536 shared))
   (export "memory" (memory 0))
 
-  ;; C[4x8 tile at $c] (=, or += when $acc) A panel[$a, kc x 4] * B panel[$b, kc x 8].
+  ;; C[4x8 tile at $c] = A panel[$a, kc x 4] * B panel[$b, kc x 8], added to the tile's old
+  ;; contents when $acc is 1, or to the 8-float bias row at $bias (each row) when $acc is 2.
   ;; 8 f32x4 accumulators (row r, column half h) stay in registers; kc is a multiple of 4.
   (func $tile4x8
     (param $a i32) (param $b i32) (param $c i32) (param $kc i32) (param $ldc i32) (param $acc i32)
+    (param $bias i32)
     (local $aend i32) (local $r1 i32) (local $r2 i32) (local $r3 i32)
     (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
     (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
@@ -100,6 +102,19 @@
     (local.set $r1 (i32.add (local.get $c) (local.get $ldc)))
     (local.set $r2 (i32.add (local.get $r1) (local.get $ldc)))
     (local.set $r3 (i32.add (local.get $r2) (local.get $ldc)))
+    (if (i32.eq (local.get $acc) (i32.const 2)) (then
+      ;; bias + sum, as the host's C filled with the bias row then acc = 1
+      (local.set $b0 (v128.load offset=0 (local.get $bias)))
+      (local.set $b1 (v128.load offset=16 (local.get $bias)))
+      (local.set $c00 (f32x4.add (local.get $b0) (local.get $c00)))
+      (local.set $c01 (f32x4.add (local.get $b1) (local.get $c01)))
+      (local.set $c10 (f32x4.add (local.get $b0) (local.get $c10)))
+      (local.set $c11 (f32x4.add (local.get $b1) (local.get $c11)))
+      (local.set $c20 (f32x4.add (local.get $b0) (local.get $c20)))
+      (local.set $c21 (f32x4.add (local.get $b1) (local.get $c21)))
+      (local.set $c30 (f32x4.add (local.get $b0) (local.get $c30)))
+      (local.set $c31 (f32x4.add (local.get $b1) (local.get $c31)))
+      (local.set $acc (i32.const 0))))
     (if (local.get $acc) (then
       (local.set $c00 (f32x4.add (v128.load offset=0 (local.get $c)) (local.get $c00)))
       (local.set $c01 (f32x4.add (v128.load offset=16 (local.get $c)) (local.get $c01)))
@@ -124,10 +139,12 @@
   ;; for each K block, each B panel (kc x 8, stays in L1) meets every A panel of the block.
   ;; Byte addresses: $ap, $bp, $cp; $ldc is the C work row stride in bytes. mp, np, kpad >= 1.
   ;; $acc = 1 adds the product to what the C work holds (the host preloads C there for beta = 1),
-  ;; 0 overwrites it; later K blocks always add.
+  ;; 0 overwrites it, 2 adds it to the bias row at $bias (np*8 floats, the same for every row:
+  ;; the bits of preloading C with it, for one K block); later K blocks always add.
   (func (export "gemm")
     (param $mp i32) (param $np i32) (param $kpad i32) (param $kc i32)
     (param $ap i32) (param $bp i32) (param $cp i32) (param $ldc i32) (param $acc i32)
+    (param $bias i32)
     (local $k0 i32) (local $kb i32) (local $i i32) (local $j i32)
     (loop $blocks
       ;; kb = min(kc, kpad - k0)
@@ -150,7 +167,9 @@
             (i32.add (local.get $cp)
               (i32.add (i32.mul (i32.shl (local.get $i) (i32.const 2)) (local.get $ldc))
                 (i32.shl (local.get $j) (i32.const 5))))
-            (local.get $kb) (local.get $ldc) (local.get $acc))
+            (local.get $kb) (local.get $ldc) (local.get $acc)
+            ;; bias of B panel j: bias + 8j * 4 bytes
+            (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 5))))
           (local.set $i (i32.add (local.get $i) (i32.const 1)))
           (br_if $rows (i32.lt_u (local.get $i) (local.get $mp))))
         (local.set $j (i32.add (local.get $j) (i32.const 1)))

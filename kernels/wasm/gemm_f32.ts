@@ -13,7 +13,8 @@
  * Deterministic: each element of C is a fixed sequence of float32 multiplies and adds that
  * depends only on K (not on M, N, batch or the machine: no fused multiply-add).
  */
-import { type GemmFn, gemmRef, resolveGemm } from "../gemm/cpu.ts";
+import type { GemmOptions } from "../backend.ts";
+import { type FloatArray, type GemmFn, gemmRef, resolveGemm } from "../gemm/cpu.ts";
 import { type GemmInstance, gemmInstance, releaseGemmInstance } from "./_gemm_instance.ts";
 import { MR, NR, packA, packB } from "./_gemm_pack.ts";
 import { gemmCols, gemmRows, writeGemmJob } from "./_gemm_share.ts";
@@ -47,12 +48,64 @@ const THREADED_MIN_MACS = 1 << 20;
  * assert.deepEqual(c, new Float32Array([2, 1, 4, 3]));
  * ```
  */
-export const gemmF32: GemmFn = (c, a, b, M, N, K, opts) => {
+export const gemmF32: GemmFn = Object.assign(
+  (
+    c: FloatArray,
+    a: FloatArray,
+    b: FloatArray,
+    M: number,
+    N: number,
+    K: number,
+    opts?: GemmOptions,
+  ) => {
+    if (!(c instanceof Float32Array && a instanceof Float32Array && b instanceof Float32Array)) {
+      gemmRef(c, a, b, M, N, K, opts);
+      return;
+    }
+    gemmCore(c, a, b, M, N, K, resolveGemm(M, N, K, opts), null);
+  },
+  { rowBias: gemmRowBiasF32 },
+);
+
+/**
+ * `C = op(A) op(B) + bias` with `bias` (N) added to every row, the bits of filling C with it and
+ * then `gemmF32` with beta = 1, without the fill and the copy of C into the kernel's memory: the
+ * kernel adds the row itself. Only where that path adds C inside the kernel (one K block, rows of
+ * C contiguous and a multiple of 8 wide, one batch item); returns false elsewhere, for the caller
+ * to fill C and use beta = 1.
+ */
+function gemmRowBiasF32(
+  c: FloatArray,
+  a: FloatArray,
+  b: FloatArray,
+  bias: FloatArray,
+  M: number,
+  N: number,
+  K: number,
+  opts: GemmOptions,
+): boolean {
   if (!(c instanceof Float32Array && a instanceof Float32Array && b instanceof Float32Array)) {
-    gemmRef(c, a, b, M, N, K, opts);
-    return;
+    return false;
   }
-  const g = resolveGemm(M, N, K, opts);
+  if (!(bias instanceof Float32Array) || bias.length < N) return false;
+  const g = resolveGemm(M, N, K, { ...opts, beta: 1 });
+  const kpad = Math.max(KU, Math.ceil(K / KU) * KU);
+  if (g.batch !== 1 || g.alpha !== 1 || g.ldc !== N || N % NR !== 0 || kpad > KC) return false;
+  gemmCore(c, a, b, M, N, K, g, bias);
+  return true;
+}
+
+/** `gemmF32` on float32 arrays, with the options resolved; `bias`: see `gemmRowBiasF32`. */
+function gemmCore(
+  c: Float32Array,
+  a: Float32Array,
+  b: Float32Array,
+  M: number,
+  N: number,
+  K: number,
+  g: ReturnType<typeof resolveGemm>,
+  bias: Float32Array | null,
+): void {
   checkDim("M", M);
   checkDim("N", N);
   checkDim("K", K);
@@ -88,7 +141,7 @@ export const gemmF32: GemmFn = (c, a, b, M, N, K, opts) => {
   if (pool !== null && pool.readySlots().length > 0) {
     const spanA = denseSpan(g.transA ? K : M, g.transA ? M : K, g.lda);
     if (spanA > 0) {
-      gemmThreaded(inst, pool, c, a, b, g, M, N, K, kpad, np, spanA);
+      gemmThreaded(inst, pool, c, a, b, bias, g, M, N, K, kpad, np, spanA);
       return;
     }
   }
@@ -98,10 +151,12 @@ export const gemmF32: GemmFn = (c, a, b, M, N, K, opts) => {
   // caller's array by the host loops. Spans in floats, 0 = not staged.
   const spanB = denseSpan(g.transB ? N : K, g.transB ? K : N, g.ldb);
   const spanA = denseSpan(g.transA ? K : mc, g.transA ? mc : K, g.lda);
-  // scratch floats: B panels (npad, kpad) | A panels (mc, kpad) | C work (mc, npad) | B copy | A copy
+  // scratch floats: B panels (npad, kpad) | A panels (mc, kpad) | C work (mc, npad) | B copy |
+  // A copy | bias row (npad, when given)
   const bOff = 0, aOff = npad * kpad, cOff = aOff + mc * kpad;
-  const sbOff = cOff + mc * npad, saOff = sbOff + spanB;
-  const f = inst.reserve((saOff + spanA) * 4);
+  const sbOff = cOff + mc * npad, saOff = sbOff + spanB, biasOff = saOff + spanA;
+  const f = inst.reserve((biasOff + (bias === null ? 0 : npad)) * 4);
+  if (bias !== null) f.set(bias.subarray(0, N), biasOff);
   const kernel = inst.exports.gemm;
   const wB = spanB > 0 ? inst.exports : null, wA = spanA > 0 ? inst.exports : null;
 
@@ -142,18 +197,20 @@ export const gemmF32: GemmFn = (c, a, b, M, N, K, opts) => {
       }
       const mp = Math.ceil((m1 - m0) / MR);
       if (direct) {
-        // C rows are the C work rows: memcpy in (beta = 1), accumulate, memcpy out
+        // C rows are the C work rows: memcpy in (beta = 1; the kernel adds a bias row itself),
+        // accumulate, memcpy out
         const c0 = oc + m0 * N, c1 = oc + m1 * N;
-        if (g.beta === 1) f.set(c.subarray(c0, c1), cOff);
-        kernel(mp, np, kpad, KC, aOff * 4, bOff * 4, cOff * 4, npad * 4, g.beta);
+        if (g.beta === 1 && bias === null) f.set(c.subarray(c0, c1), cOff);
+        const acc = bias !== null ? 2 : g.beta;
+        kernel(mp, np, kpad, KC, aOff * 4, bOff * 4, cOff * 4, npad * 4, acc, biasOff * 4);
         c.set(f.subarray(cOff, cOff + (c1 - c0)), c0);
       } else {
-        kernel(mp, np, kpad, KC, aOff * 4, bOff * 4, cOff * 4, npad * 4, 0);
+        kernel(mp, np, kpad, KC, aOff * 4, bOff * 4, cOff * 4, npad * 4, 0, 0);
         storeC(c, oc + m0 * g.ldc, g.ldc, f, cOff, npad, m1 - m0, N, g.alpha, g.beta);
       }
     }
   }
-};
+}
 
 /**
  * Drops the kernel instance and its scratch memory (which only grows, to the largest product so
@@ -178,6 +235,7 @@ function gemmThreaded(
   c: Float32Array,
   a: Float32Array,
   b: Float32Array,
+  bias: Float32Array | null,
   g: ReturnType<typeof resolveGemm>,
   M: number,
   N: number,
@@ -188,12 +246,15 @@ function gemmThreaded(
 ): void {
   const npad = np * NR, mpad = Math.ceil(M / MR) * MR, mc = Math.min(MC, mpad);
   const spanB = denseSpan(g.transB ? N : K, g.transB ? K : N, g.ldb);
-  // floats: B panels (npad, kpad) | C work (mpad, npad) | B copy | A copy | per thread A panels
+  // floats: B panels (npad, kpad) | C work (mpad, npad) | B copy | A copy | bias row (npad) |
+  // per thread A panels
   const bOff = 0, cOff = npad * kpad, sbOff = cOff + mpad * npad, saOff = sbOff + spanB;
-  const scratch0 = saOff + spanA, scratchFloats = mc * kpad;
+  const biasOff = saOff + spanA;
+  const scratch0 = biasOff + (bias === null ? 0 : npad), scratchFloats = mc * kpad;
   const bytes = (scratch0 + pool.threads * scratchFloats) * 4;
   const byCols = spanB > 0 && N > M;
   const f = inst.reserve(bytes);
+  if (bias !== null) f.set(bias.subarray(0, N), biasOff);
   const w = inst.exports;
   // as in gemmF32: C rows that are the C work rows are copied in and out whole
   const direct = g.alpha === 1 && g.ldc === N && N === npad &&
@@ -209,7 +270,8 @@ function gemmThreaded(
     saOff,
     bOff,
     cOff,
-    acc: direct ? g.beta : 0,
+    acc: bias !== null ? 2 : direct ? g.beta : 0,
+    biasOff,
     mc,
     scratch0,
     scratchFloats,
@@ -235,7 +297,7 @@ function gemmThreaded(
       stagedB = ob;
     }
     f.set(a.subarray(oa, oa + spanA), saOff);
-    if (direct && g.beta === 1) f.set(c.subarray(oc, oc + M * N), cOff);
+    if (direct && g.beta === 1 && bias === null) f.set(c.subarray(oc, oc + M * N), cOff);
     if (byCols) pool.run(JobKind.gemmCols, np, 1, (j0, j1) => gemmCols(f, w, job, j0, j1, 0));
     else pool.run(JobKind.gemmRows, M, MR, (m0, m1) => gemmRows(f, w, job, m0, m1, 0));
     if (direct) c.set(f.subarray(cOff, cOff + M * N), oc);

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import type { GemmOptions } from "../../kernels/backend.ts";
+import type { GemmFn } from "../../kernels/gemm/cpu.ts";
+import { linearForward } from "../../kernels/linear/cpu.ts";
 import { Rng } from "../../kernels/rng/philox.ts";
 import { attentionBackward, attentionForward } from "../../kernels/attention/cpu.ts";
 import { geluBackwardF32, geluForwardF32 } from "../../kernels/wasm/elementwise_f32.ts";
@@ -136,6 +138,38 @@ poolTest("gemmF32() on 2 and 3 threads gives the bits of one thread", async () =
   gemmF32(again, a, b, M, N, K);
   assert.deepEqual(again, one);
 });
+
+poolTest(
+  "gemmF32's rowBias gives the bits of a bias-filled C and beta = 1, on 1, 2 and 3 threads",
+  async () => {
+    const rng = new Rng(43, 1);
+    // the same GEMM without rowBias: linearForward fills C with the bias, then beta = 1
+    const plain: GemmFn = (c, a, b, M, N, K, o) => gemmF32(c, a, b, M, N, K, o);
+    const cases = [
+      { M: 487, C: 64, OC: 64, fused: true }, // threaded (over 2^20 multiply-adds)
+      { M: 9, C: 20, OC: 16, fused: true }, // one thread, K padded
+      { M: 40, C: 300, OC: 72, fused: false }, // two K blocks
+      { M: 301, C: 64, OC: 37, fused: false }, // not a multiple of 8 wide
+    ];
+    for (const k of cases) {
+      const x = uniform(k.M * k.C, rng), w = uniform(k.OC * k.C, rng), bias = uniform(k.OC, rng);
+      bias.set([-0, NaN, Infinity, -Infinity, 3e38]); // special values keep their bits
+      const want = new Float32Array(k.M * k.OC), opts = { transB: true };
+      for (const threads of [1, 2, 3]) {
+        if (threads === 1) setCpuThreads(1);
+        else await readyPool(threads);
+        const ref = new Float32Array(k.M * k.OC), got = new Float32Array(k.M * k.OC).fill(7);
+        linearForward(ref, x, w, bias, k.M, k.C, k.OC, plain);
+        const fused = gemmF32.rowBias!(got, x, w, bias, k.M, k.OC, k.C, opts);
+        assert.equal(fused, k.fused, `${k.M}x${k.C}->${k.OC}: fused`);
+        if (!fused) linearForward(got, x, w, bias, k.M, k.C, k.OC, gemmF32);
+        assert.deepEqual(got, ref, `${k.M}x${k.C}->${k.OC} on ${threads} threads`);
+        if (threads === 1) want.set(ref);
+        else assert.deepEqual(got, want, `${k.M}x${k.C}->${k.OC}: ${threads} threads vs one`);
+      }
+    }
+  },
+);
 
 poolTest("the whole-call attention on 2 and 3 threads gives the bits of one thread", async () => {
   const rng = new Rng(43, 1);
