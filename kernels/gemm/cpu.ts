@@ -8,34 +8,35 @@ import type { GemmOptions } from "../backend.ts";
 /** Any float array the reference loops accept (float64 for finite-difference checks). */
 export type FloatArray = Float32Array | Float64Array;
 
+/** A GEMM over host arrays with the semantics of `Backend.gemm`. */
+export type PlainGemmFn = (
+  c: FloatArray,
+  a: FloatArray,
+  b: FloatArray,
+  M: number,
+  N: number,
+  K: number,
+  opts?: GemmOptions,
+) => void;
+
 /**
- * A GEMM over host arrays with the semantics of `Backend.gemm`. It may also offer `rowBias`:
  * `C = op(A) op(B) + bias` (bias (N) added to every row) with the bits of filling C's rows with
- * `bias` and running the GEMM with beta = 1, faster; it returns false where it cannot, and the
- * caller then does exactly that.
+ * `bias` and running the GEMM with beta = 1, faster; false where it cannot, and the caller then
+ * does exactly that.
  */
-export type GemmFn =
-  & ((
-    c: FloatArray,
-    a: FloatArray,
-    b: FloatArray,
-    M: number,
-    N: number,
-    K: number,
-    opts?: GemmOptions,
-  ) => void)
-  & {
-    rowBias?: (
-      c: FloatArray,
-      a: FloatArray,
-      b: FloatArray,
-      bias: FloatArray,
-      M: number,
-      N: number,
-      K: number,
-      opts: GemmOptions,
-    ) => boolean;
-  };
+export type RowBiasGemm = (
+  c: FloatArray,
+  a: FloatArray,
+  b: FloatArray,
+  bias: FloatArray,
+  M: number,
+  N: number,
+  K: number,
+  opts: GemmOptions,
+) => boolean;
+
+/** A GEMM, optionally with its `rowBias` form. */
+export type GemmFn = PlainGemmFn & { rowBias?: RowBiasGemm };
 
 /** Fills in the defaults of `GemmOptions` for an (M, N, K) product. */
 export function resolveGemm(M: number, N: number, K: number, o: GemmOptions = {}) {

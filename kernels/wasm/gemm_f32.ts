@@ -13,8 +13,13 @@
  * Deterministic: each element of C is a fixed sequence of float32 multiplies and adds that
  * depends only on K (not on M, N, batch or the machine: no fused multiply-add).
  */
-import type { GemmOptions } from "../backend.ts";
-import { type FloatArray, type GemmFn, gemmRef, resolveGemm } from "../gemm/cpu.ts";
+import {
+  type GemmFn,
+  gemmRef,
+  type PlainGemmFn,
+  resolveGemm,
+  type RowBiasGemm,
+} from "../gemm/cpu.ts";
 import { type GemmInstance, gemmInstance, releaseGemmInstance } from "./_gemm_instance.ts";
 import { MR, NR, packA, packB } from "./_gemm_pack.ts";
 import { gemmCols, gemmRows, writeGemmJob } from "./_gemm_share.ts";
@@ -36,7 +41,7 @@ const THREADED_MIN_MACS = 1 << 20;
 /**
  * `C[p] = alpha op(A[p]) op(B[p]) + beta C[p]` for every batch item `p`, on Float32Arrays;
  * `beta = 0` never reads C. Other array types (Float64Array, for finite differences) are passed
- * to `gemmRef`.
+ * to `gemmRef`. Its `rowBias` form (`gemmRowBiasF32`) serves biased linear layers.
  *
  * @example
  * ```ts
@@ -49,41 +54,22 @@ const THREADED_MIN_MACS = 1 << 20;
  * ```
  */
 export const gemmF32: GemmFn = Object.assign(
-  (
-    c: FloatArray,
-    a: FloatArray,
-    b: FloatArray,
-    M: number,
-    N: number,
-    K: number,
-    opts?: GemmOptions,
-  ) => {
+  ((c, a, b, M, N, K, opts) => {
     if (!(c instanceof Float32Array && a instanceof Float32Array && b instanceof Float32Array)) {
       gemmRef(c, a, b, M, N, K, opts);
       return;
     }
     gemmCore(c, a, b, M, N, K, resolveGemm(M, N, K, opts), null);
-  },
+  }) satisfies PlainGemmFn,
   { rowBias: gemmRowBiasF32 },
 );
 
 /**
- * `C = op(A) op(B) + bias` with `bias` (N) added to every row, the bits of filling C with it and
- * then `gemmF32` with beta = 1, without the fill and the copy of C into the kernel's memory: the
- * kernel adds the row itself. Only where that path adds C inside the kernel (one K block, rows of
- * C contiguous and a multiple of 8 wide, one batch item); returns false elsewhere, for the caller
- * to fill C and use beta = 1.
+ * The `rowBias` form of `gemmF32`: the kernel adds the row itself, without the fill of C and its
+ * copy into the kernel's memory. Only where `gemmF32` with beta = 1 adds C inside the kernel (one
+ * K block, rows of C contiguous and a multiple of 8 wide, one batch item, alpha 1).
  */
-function gemmRowBiasF32(
-  c: FloatArray,
-  a: FloatArray,
-  b: FloatArray,
-  bias: FloatArray,
-  M: number,
-  N: number,
-  K: number,
-  opts: GemmOptions,
-): boolean {
+function gemmRowBiasF32(...[c, a, b, bias, M, N, K, opts]: Parameters<RowBiasGemm>): boolean {
   if (!(c instanceof Float32Array && a instanceof Float32Array && b instanceof Float32Array)) {
     return false;
   }
