@@ -188,16 +188,7 @@
   ;; for K <= 256 (one K block): starting from +0, term by term in increasing k, a separate f32
   ;; multiply (A element first) then add (running sum first). The GEMM's zero padding of K adds
   ;; +0 terms, which never change such a sum (it is never -0), so they are left out here. Where
-  ;; the host applies alpha (`alpha * sum` in float64, rounded to float32) `$scaleHalf` does the
-  ;; same.
-
-  ;; `alpha * v` per lane as the host computes it: float64 product rounded to float32.
-  (func $scaleLanes (param $v v128) (param $alpha v128) (result v128)
-    (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
-      (f32x4.demote_f64x2_zero (f64x2.mul (local.get $alpha) (f64x2.promote_low_f32x4 (local.get $v))))
-      (f32x4.demote_f64x2_zero (f64x2.mul (local.get $alpha) (f64x2.promote_low_f32x4
-        (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $v) (local.get $v))))))
-  )
+  ;; the host applies alpha (`alpha * sum` in float64, rounded to float32) `$tile` does the same.
 
   ;; Stores the first $cols (1..8) floats of the row [$v0 | $v1] at $dst.
   (func $storeRow (param $dst i32) (param $v0 v128) (param $v1 v128) (param $cols i32)
@@ -239,38 +230,153 @@
     (local.set $a3 (select (i32.add (local.get $a2) (local.get $lda)) (local.get $a)
       (i32.gt_u (local.get $rows) (i32.const 3))))
     (local.set $k (local.get $K))
-    (loop $steps
-      (local.set $b0 (v128.load offset=0 (local.get $b)))
-      (local.set $b1 (v128.load offset=16 (local.get $b)))
-      (local.set $av (v128.load32_splat (local.get $a)))
-      (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $av) (local.get $b0))))
-      (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $av) (local.get $b1))))
-      (local.set $av (v128.load32_splat (local.get $a1)))
-      (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $av) (local.get $b0))))
-      (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $av) (local.get $b1))))
-      (local.set $av (v128.load32_splat (local.get $a2)))
-      (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $av) (local.get $b0))))
-      (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $av) (local.get $b1))))
-      (local.set $av (v128.load32_splat (local.get $a3)))
-      (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $av) (local.get $b0))))
-      (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $av) (local.get $b1))))
-      (local.set $a (i32.add (local.get $a) (local.get $ak)))
-      (local.set $a1 (i32.add (local.get $a1) (local.get $ak)))
-      (local.set $a2 (i32.add (local.get $a2) (local.get $ak)))
-      (local.set $a3 (i32.add (local.get $a3) (local.get $ak)))
-      (local.set $b (i32.add (local.get $b) (local.get $ldb)))
-      (local.set $k (i32.sub (local.get $k) (i32.const 1)))
-      (br_if $steps (local.get $k)))
+    ;; A's k consecutive (every call but the weight-gradient products): four steps per pass with
+    ;; the A offsets in the loads, then the rest one at a time
+    (if (i32.eq (local.get $ak) (i32.const 4))
+      (then
+        (block $fourDone
+          (loop $four
+            (br_if $fourDone (i32.lt_u (local.get $k) (i32.const 4)))
+            (local.set $b0 (v128.load offset=0 (local.get $b)))
+            (local.set $b1 (v128.load offset=16 (local.get $b)))
+            (local.set $av (v128.load32_splat offset=0 (local.get $a)))
+            (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $av) (local.get $b0))))
+            (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $av) (local.get $b1))))
+            (local.set $av (v128.load32_splat offset=0 (local.get $a1)))
+            (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $av) (local.get $b0))))
+            (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $av) (local.get $b1))))
+            (local.set $av (v128.load32_splat offset=0 (local.get $a2)))
+            (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $av) (local.get $b0))))
+            (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $av) (local.get $b1))))
+            (local.set $av (v128.load32_splat offset=0 (local.get $a3)))
+            (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $av) (local.get $b0))))
+            (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $av) (local.get $b1))))
+            (local.set $b (i32.add (local.get $b) (local.get $ldb)))
+            (local.set $b0 (v128.load offset=0 (local.get $b)))
+            (local.set $b1 (v128.load offset=16 (local.get $b)))
+            (local.set $av (v128.load32_splat offset=4 (local.get $a)))
+            (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $av) (local.get $b0))))
+            (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $av) (local.get $b1))))
+            (local.set $av (v128.load32_splat offset=4 (local.get $a1)))
+            (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $av) (local.get $b0))))
+            (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $av) (local.get $b1))))
+            (local.set $av (v128.load32_splat offset=4 (local.get $a2)))
+            (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $av) (local.get $b0))))
+            (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $av) (local.get $b1))))
+            (local.set $av (v128.load32_splat offset=4 (local.get $a3)))
+            (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $av) (local.get $b0))))
+            (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $av) (local.get $b1))))
+            (local.set $b (i32.add (local.get $b) (local.get $ldb)))
+            (local.set $b0 (v128.load offset=0 (local.get $b)))
+            (local.set $b1 (v128.load offset=16 (local.get $b)))
+            (local.set $av (v128.load32_splat offset=8 (local.get $a)))
+            (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $av) (local.get $b0))))
+            (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $av) (local.get $b1))))
+            (local.set $av (v128.load32_splat offset=8 (local.get $a1)))
+            (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $av) (local.get $b0))))
+            (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $av) (local.get $b1))))
+            (local.set $av (v128.load32_splat offset=8 (local.get $a2)))
+            (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $av) (local.get $b0))))
+            (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $av) (local.get $b1))))
+            (local.set $av (v128.load32_splat offset=8 (local.get $a3)))
+            (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $av) (local.get $b0))))
+            (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $av) (local.get $b1))))
+            (local.set $b (i32.add (local.get $b) (local.get $ldb)))
+            (local.set $b0 (v128.load offset=0 (local.get $b)))
+            (local.set $b1 (v128.load offset=16 (local.get $b)))
+            (local.set $av (v128.load32_splat offset=12 (local.get $a)))
+            (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $av) (local.get $b0))))
+            (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $av) (local.get $b1))))
+            (local.set $av (v128.load32_splat offset=12 (local.get $a1)))
+            (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $av) (local.get $b0))))
+            (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $av) (local.get $b1))))
+            (local.set $av (v128.load32_splat offset=12 (local.get $a2)))
+            (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $av) (local.get $b0))))
+            (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $av) (local.get $b1))))
+            (local.set $av (v128.load32_splat offset=12 (local.get $a3)))
+            (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $av) (local.get $b0))))
+            (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $av) (local.get $b1))))
+            (local.set $b (i32.add (local.get $b) (local.get $ldb)))
+            (local.set $a (i32.add (local.get $a) (i32.const 16)))
+            (local.set $a1 (i32.add (local.get $a1) (i32.const 16)))
+            (local.set $a2 (i32.add (local.get $a2) (i32.const 16)))
+            (local.set $a3 (i32.add (local.get $a3) (i32.const 16)))
+            (local.set $k (i32.sub (local.get $k) (i32.const 4)))
+            (br $four)))))
+    (if (local.get $k) (then
+      (loop $steps
+        (local.set $b0 (v128.load offset=0 (local.get $b)))
+        (local.set $b1 (v128.load offset=16 (local.get $b)))
+        (local.set $av (v128.load32_splat (local.get $a)))
+        (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $av) (local.get $b0))))
+        (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $av) (local.get $b1))))
+        (local.set $av (v128.load32_splat (local.get $a1)))
+        (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $av) (local.get $b0))))
+        (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $av) (local.get $b1))))
+        (local.set $av (v128.load32_splat (local.get $a2)))
+        (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $av) (local.get $b0))))
+        (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $av) (local.get $b1))))
+        (local.set $av (v128.load32_splat (local.get $a3)))
+        (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $av) (local.get $b0))))
+        (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $av) (local.get $b1))))
+        (local.set $a (i32.add (local.get $a) (local.get $ak)))
+        (local.set $a1 (i32.add (local.get $a1) (local.get $ak)))
+        (local.set $a2 (i32.add (local.get $a2) (local.get $ak)))
+        (local.set $a3 (i32.add (local.get $a3) (local.get $ak)))
+        (local.set $b (i32.add (local.get $b) (local.get $ldb)))
+        (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+        (br_if $steps (local.get $k)))))
+    ;; times alpha per lane as the host computes it: float64 product rounded to float32 (written
+    ;; out for each accumulator: a call per vector cost a tenth of the attention's time)
     (if (local.get $scaled)
       (then
-        (local.set $c00 (call $scaleLanes (local.get $c00) (local.get $alpha)))
-        (local.set $c01 (call $scaleLanes (local.get $c01) (local.get $alpha)))
-        (local.set $c10 (call $scaleLanes (local.get $c10) (local.get $alpha)))
-        (local.set $c11 (call $scaleLanes (local.get $c11) (local.get $alpha)))
-        (local.set $c20 (call $scaleLanes (local.get $c20) (local.get $alpha)))
-        (local.set $c21 (call $scaleLanes (local.get $c21) (local.get $alpha)))
-        (local.set $c30 (call $scaleLanes (local.get $c30) (local.get $alpha)))
-        (local.set $c31 (call $scaleLanes (local.get $c31) (local.get $alpha)))))
+        (local.set $c00 (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+          (f32x4.demote_f64x2_zero (f64x2.mul (local.get $alpha) (f64x2.promote_low_f32x4 (local.get $c00))))
+          (f32x4.demote_f64x2_zero (f64x2.mul (local.get $alpha) (f64x2.promote_low_f32x4
+            (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $c00) (local.get $c00)))))))
+        (local.set $c01 (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+          (f32x4.demote_f64x2_zero (f64x2.mul (local.get $alpha) (f64x2.promote_low_f32x4 (local.get $c01))))
+          (f32x4.demote_f64x2_zero (f64x2.mul (local.get $alpha) (f64x2.promote_low_f32x4
+            (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $c01) (local.get $c01)))))))
+        (local.set $c10 (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+          (f32x4.demote_f64x2_zero (f64x2.mul (local.get $alpha) (f64x2.promote_low_f32x4 (local.get $c10))))
+          (f32x4.demote_f64x2_zero (f64x2.mul (local.get $alpha) (f64x2.promote_low_f32x4
+            (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $c10) (local.get $c10)))))))
+        (local.set $c11 (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+          (f32x4.demote_f64x2_zero (f64x2.mul (local.get $alpha) (f64x2.promote_low_f32x4 (local.get $c11))))
+          (f32x4.demote_f64x2_zero (f64x2.mul (local.get $alpha) (f64x2.promote_low_f32x4
+            (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $c11) (local.get $c11)))))))
+        (local.set $c20 (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+          (f32x4.demote_f64x2_zero (f64x2.mul (local.get $alpha) (f64x2.promote_low_f32x4 (local.get $c20))))
+          (f32x4.demote_f64x2_zero (f64x2.mul (local.get $alpha) (f64x2.promote_low_f32x4
+            (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $c20) (local.get $c20)))))))
+        (local.set $c21 (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+          (f32x4.demote_f64x2_zero (f64x2.mul (local.get $alpha) (f64x2.promote_low_f32x4 (local.get $c21))))
+          (f32x4.demote_f64x2_zero (f64x2.mul (local.get $alpha) (f64x2.promote_low_f32x4
+            (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $c21) (local.get $c21)))))))
+        (local.set $c30 (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+          (f32x4.demote_f64x2_zero (f64x2.mul (local.get $alpha) (f64x2.promote_low_f32x4 (local.get $c30))))
+          (f32x4.demote_f64x2_zero (f64x2.mul (local.get $alpha) (f64x2.promote_low_f32x4
+            (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $c30) (local.get $c30)))))))
+        (local.set $c31 (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+          (f32x4.demote_f64x2_zero (f64x2.mul (local.get $alpha) (f64x2.promote_low_f32x4 (local.get $c31))))
+          (f32x4.demote_f64x2_zero (f64x2.mul (local.get $alpha) (f64x2.promote_low_f32x4
+            (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $c31) (local.get $c31)))))))))
+    ;; a whole tile: its rows stored here; an edge tile row by row
+    (if (i32.and (i32.ge_u (local.get $rows) (i32.const 4)) (i32.ge_u (local.get $cols) (i32.const 8)))
+      (then
+        (v128.store offset=0 (local.get $c) (local.get $c00))
+        (v128.store offset=16 (local.get $c) (local.get $c01))
+        (local.set $c (i32.add (local.get $c) (local.get $ldc)))
+        (v128.store offset=0 (local.get $c) (local.get $c10))
+        (v128.store offset=16 (local.get $c) (local.get $c11))
+        (local.set $c (i32.add (local.get $c) (local.get $ldc)))
+        (v128.store offset=0 (local.get $c) (local.get $c20))
+        (v128.store offset=16 (local.get $c) (local.get $c21))
+        (local.set $c (i32.add (local.get $c) (local.get $ldc)))
+        (v128.store offset=0 (local.get $c) (local.get $c30))
+        (v128.store offset=16 (local.get $c) (local.get $c31))
+        (return)))
     (call $storeRow (local.get $c) (local.get $c00) (local.get $c01) (local.get $cols))
     (if (i32.le_u (local.get $rows) (i32.const 1)) (then (return)))
     (local.set $c (i32.add (local.get $c) (local.get $ldc)))
