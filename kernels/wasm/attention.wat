@@ -222,7 +222,7 @@
     (local $a1 i32) (local $a2 i32) (local $a3 i32) (local $k i32)
     (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
     (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
-    (local $b0 v128) (local $b1 v128) (local $av v128)
+    (local $b0 v128) (local $b1 v128) (local $av v128) (local $a4 v128)
     (local.set $a1 (select (i32.add (local.get $a) (local.get $lda)) (local.get $a)
       (i32.gt_u (local.get $rows) (i32.const 1))))
     (local.set $a2 (select (i32.add (local.get $a1) (local.get $lda)) (local.get $a)
@@ -303,6 +303,31 @@
             (local.set $a3 (i32.add (local.get $a3) (i32.const 16)))
             (local.set $k (i32.sub (local.get $k) (i32.const 4)))
             (br $four)))))
+    ;; A's rows consecutive instead (the transposed A of P^T dout and dS^T Q): the 4 rows' floats
+    ;; of one k in one load, each broadcast
+    (if (i32.and (i32.and (i32.ne (local.get $ak) (i32.const 4)) (i32.eq (local.get $lda) (i32.const 4)))
+          (i32.ge_u (local.get $rows) (i32.const 4)))
+      (then
+        (loop $rowsInOne
+          (local.set $a4 (v128.load (local.get $a)))
+          (local.set $b0 (v128.load offset=0 (local.get $b)))
+          (local.set $b1 (v128.load offset=16 (local.get $b)))
+            (local.set $av (i8x16.shuffle 0 1 2 3 0 1 2 3 0 1 2 3 0 1 2 3 (local.get $a4) (local.get $a4)))
+            (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $av) (local.get $b0))))
+            (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $av) (local.get $b1))))
+            (local.set $av (i8x16.shuffle 4 5 6 7 4 5 6 7 4 5 6 7 4 5 6 7 (local.get $a4) (local.get $a4)))
+            (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $av) (local.get $b0))))
+            (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $av) (local.get $b1))))
+            (local.set $av (i8x16.shuffle 8 9 10 11 8 9 10 11 8 9 10 11 8 9 10 11 (local.get $a4) (local.get $a4)))
+            (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $av) (local.get $b0))))
+            (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $av) (local.get $b1))))
+            (local.set $av (i8x16.shuffle 12 13 14 15 12 13 14 15 12 13 14 15 12 13 14 15 (local.get $a4) (local.get $a4)))
+            (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $av) (local.get $b0))))
+            (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $av) (local.get $b1))))
+          (local.set $a (i32.add (local.get $a) (local.get $ak)))
+          (local.set $b (i32.add (local.get $b) (local.get $ldb)))
+          (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+          (br_if $rowsInOne (local.get $k)))))
     (if (local.get $k) (then
       (loop $steps
         (local.set $b0 (v128.load offset=0 (local.get $b)))
