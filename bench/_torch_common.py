@@ -81,3 +81,20 @@ def make_mdm(case, device, text_dim=make_golden.TEXT_DIM):
     return Mdm(
         case["nfeats"], case["latent"], case["layers"], case["heads"], case["ff"], case["mask_frames"], text_dim
     ).to(device)
+
+
+def process_peak_bytes():
+    """This process's own peak resident set: VmHWM of /proc/self/status, which starts afresh at
+    exec. ru_maxrss does not: a child started by a larger process reports that process's resident
+    set at the fork as its own. ru_maxrss only where /proc is missing (macOS: bytes there)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024, "peak RSS (VmHWM)"
+    except OSError:
+        pass
+    import resource
+
+    scale = 1 if sys.platform == "darwin" else 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale, "peak RSS (ru_maxrss)"

@@ -19,20 +19,28 @@ CASE_JSON: {"nfeats", "latent", "layers", "ff", "heads", "text_dim", "mask_frame
 "T", "steps", "trained" (null = every stochastic step), "reps", "guidance", "clip_eps",
 "kl_beta", "lr", "max_grad_norm", "transition_batch" (optional, default 1)}. Prints {"torch", "ms" (minimum over reps after one warm-up
 step), "trained", "peak_bytes", "peak_kind"}: on cuda torch.cuda.max_memory_allocated() over the
-whole run, on cpu the process's peak resident set (ru_maxrss).
+whole run, on cpu the process's own peak resident set (VmHWM).
 """
 
 import copy
 import json
 import math
 import os
-import resource
 import sys
 
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _torch_common import describe, from_bt, make_mdm, now, setup, to_bt, torch_device  # noqa: E402
+from _torch_common import (  # noqa: E402
+    describe,
+    from_bt,
+    make_mdm,
+    now,
+    process_peak_bytes,
+    setup,
+    to_bt,
+    torch_device,
+)
 from _torch_mdm import cosine_tables  # noqa: E402
 
 DEVICE = torch_device()
@@ -157,7 +165,7 @@ def main():
     if DEVICE.type == "cuda":
         peak, kind = torch.cuda.max_memory_allocated(DEVICE), "torch.cuda.max_memory_allocated"
     else:
-        peak, kind = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "peak RSS (ru_maxrss)"
+        peak, kind = process_peak_bytes()
     print(json.dumps({"torch": describe(DEVICE), "ms": best * 1e3, "trained": K, "peak_bytes": peak, "peak_kind": kind}))
 
 

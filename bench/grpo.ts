@@ -20,8 +20,8 @@
  * Memory: ours is the engine's accounting (`Backend.memory().peakBytes`: tensors on the CPU, every
  * GPU buffer on WebGPU) and, on the CPU, the process's peak resident set (VmHWM of
  * /proc/self/status, reset at the start of the config through /proc/self/clear_refs when the
- * kernel allows it); torch's is `torch.cuda.max_memory_allocated()` on CUDA, `ru_maxrss` of its
- * process on the CPU.
+ * kernel allows it); torch's is `torch.cuda.max_memory_allocated()` on CUDA, the VmHWM of its
+ * process on the CPU (not `ru_maxrss`, which a child inherits from this process at the fork).
  *
  * Usage: `deno run -A bench/grpo.ts [--small-only] [--webgpu-only] [--official-on-cpu]
  * [--trained K] [--steps S] [--reps R] [--transition-batch P]` (`--webgpu-only`: skip the mini CPU step; `--trained`: trained transitions of the official config, default
