@@ -109,57 +109,62 @@
                 (local.set $valid (i64x2.extend_low_i32x4_s (f32x4.ne
                   (v128.load64_zero (i32.add (local.get $mask) (local.get $xs)))
                   (v128.const f32x4 0 0 0 0))))
-                (local.set $dd (f64x2.sub
-                    (f64x2.promote_low_f32x4
-                      (v128.load64_zero (i32.add (local.get $x) (local.get $xs))))
-                    (local.get $maxv)))
-                (local.set $ok (v128.and (local.get $valid)
-                  (f64x2.gt (local.get $dd) (v128.const f64x2 -745 -745))))
-                (local.set $r (v128.and (local.get $dd) (local.get $ok))) ;; d, or +0 where not ok
-                (local.set $k (f64x2.floor (f64x2.add
-                  (f64x2.mul (local.get $r) (f64x2.splat (local.get $inv)))
-                  (v128.const f64x2 0.5 0.5))))
-                (local.set $r (f64x2.sub
-                  (f64x2.sub (local.get $r) (f64x2.mul (local.get $k) (f64x2.splat (local.get $hi))))
-                  (f64x2.mul (local.get $k) (f64x2.splat (local.get $lo)))))
-                ;; q = 1 + r (1 + r (1/2 + r (1/6 + r (1/24 + r (1/120)))))
-                (local.set $q (f64x2.add (v128.const f64x2 0x1.5555555555555p-5 0x1.5555555555555p-5)
-                  (f64x2.mul (local.get $r)
-                    (v128.const f64x2 0x1.1111111111111p-7 0x1.1111111111111p-7))))
-                (local.set $q (f64x2.add (v128.const f64x2 0x1.5555555555555p-3 0x1.5555555555555p-3)
-                  (f64x2.mul (local.get $r) (local.get $q))))
-                (local.set $q (f64x2.add (v128.const f64x2 0.5 0.5)
-                  (f64x2.mul (local.get $r) (local.get $q))))
-                (local.set $q (f64x2.add (v128.const f64x2 1 1) (f64x2.mul (local.get $r) (local.get $q))))
-                (local.set $q (f64x2.add (v128.const f64x2 1 1) (f64x2.mul (local.get $r) (local.get $q))))
-                ;; table offsets (bytes) in the low word of each lane: frac k & 63, pow2 -(k >> 6)
-                (local.set $ki (f64x2.add (local.get $k) (v128.const f64x2 0x1.8p52 0x1.8p52)))
-                (local.set $fi (i32x4.shl (v128.and (local.get $ki) (v128.const i32x4 63 63 63 63))
-                  (i32.const 3)))
-                (local.set $pi (i32x4.shl
-                  (i32x4.sub (v128.const i32x4 0 0 0 0) (i32x4.shr_s (local.get $ki) (i32.const 6)))
-                  (i32.const 3)))
-                ;; e = pow2[..] * (frac[..] * q); frac at $tab, pow2 at $tab + 512
-                (local.set $e (f64x2.mul
-                  (v128.load64_lane 1 (i32.add (local.get $tab) (i32x4.extract_lane 2 (local.get $fi)))
-                    (v128.load64_zero (i32.add (local.get $tab) (i32x4.extract_lane 0 (local.get $fi)))))
-                  (local.get $q)))
-                (local.set $e (f64x2.mul
-                  (v128.load64_lane offset=512 1
-                    (i32.add (local.get $tab) (i32x4.extract_lane 2 (local.get $pi)))
-                    (v128.load64_zero offset=512
-                      (i32.add (local.get $tab) (i32x4.extract_lane 0 (local.get $pi)))))
-                  (local.get $e)))
-                ;; not ok: 0, or d itself where the key is unmasked and d is NaN
-                (local.set $e (v128.bitselect (local.get $e)
-                  (v128.and (local.get $dd)
-                    (v128.and (local.get $valid) (f64x2.ne (local.get $dd) (local.get $dd))))
-                  (local.get $ok)))
-                (v128.store (local.get $ps) (local.get $e))
-                (local.set $sum (f64.add (f64x2.extract_lane 0 (local.get $e)) (local.get $sum)))
-                (if (i32.lt_u (i32.add (local.get $s) (i32.const 1)) (local.get $T))
-                  (then (local.set $sum
-                    (f64.add (f64x2.extract_lane 1 (local.get $e)) (local.get $sum)))))
+                ;; two masked keys (padded frames): e = +0 for both, stored; adding +0 leaves the
+                ;; sum as it is (never -0: it starts at +0 and every e is +0 or above, or NaN)
+                (if (v128.any_true (local.get $valid))
+                  (then
+                    (local.set $dd (f64x2.sub
+                        (f64x2.promote_low_f32x4
+                          (v128.load64_zero (i32.add (local.get $x) (local.get $xs))))
+                        (local.get $maxv)))
+                    (local.set $ok (v128.and (local.get $valid)
+                      (f64x2.gt (local.get $dd) (v128.const f64x2 -745 -745))))
+                    (local.set $r (v128.and (local.get $dd) (local.get $ok))) ;; d, or +0 where not ok
+                    (local.set $k (f64x2.floor (f64x2.add
+                      (f64x2.mul (local.get $r) (f64x2.splat (local.get $inv)))
+                      (v128.const f64x2 0.5 0.5))))
+                    (local.set $r (f64x2.sub
+                      (f64x2.sub (local.get $r) (f64x2.mul (local.get $k) (f64x2.splat (local.get $hi))))
+                      (f64x2.mul (local.get $k) (f64x2.splat (local.get $lo)))))
+                    ;; q = 1 + r (1 + r (1/2 + r (1/6 + r (1/24 + r (1/120)))))
+                    (local.set $q (f64x2.add (v128.const f64x2 0x1.5555555555555p-5 0x1.5555555555555p-5)
+                      (f64x2.mul (local.get $r)
+                        (v128.const f64x2 0x1.1111111111111p-7 0x1.1111111111111p-7))))
+                    (local.set $q (f64x2.add (v128.const f64x2 0x1.5555555555555p-3 0x1.5555555555555p-3)
+                      (f64x2.mul (local.get $r) (local.get $q))))
+                    (local.set $q (f64x2.add (v128.const f64x2 0.5 0.5)
+                      (f64x2.mul (local.get $r) (local.get $q))))
+                    (local.set $q (f64x2.add (v128.const f64x2 1 1) (f64x2.mul (local.get $r) (local.get $q))))
+                    (local.set $q (f64x2.add (v128.const f64x2 1 1) (f64x2.mul (local.get $r) (local.get $q))))
+                    ;; table offsets (bytes) in the low word of each lane: frac k & 63, pow2 -(k >> 6)
+                    (local.set $ki (f64x2.add (local.get $k) (v128.const f64x2 0x1.8p52 0x1.8p52)))
+                    (local.set $fi (i32x4.shl (v128.and (local.get $ki) (v128.const i32x4 63 63 63 63))
+                      (i32.const 3)))
+                    (local.set $pi (i32x4.shl
+                      (i32x4.sub (v128.const i32x4 0 0 0 0) (i32x4.shr_s (local.get $ki) (i32.const 6)))
+                      (i32.const 3)))
+                    ;; e = pow2[..] * (frac[..] * q); frac at $tab, pow2 at $tab + 512
+                    (local.set $e (f64x2.mul
+                      (v128.load64_lane 1 (i32.add (local.get $tab) (i32x4.extract_lane 2 (local.get $fi)))
+                        (v128.load64_zero (i32.add (local.get $tab) (i32x4.extract_lane 0 (local.get $fi)))))
+                      (local.get $q)))
+                    (local.set $e (f64x2.mul
+                      (v128.load64_lane offset=512 1
+                        (i32.add (local.get $tab) (i32x4.extract_lane 2 (local.get $pi)))
+                        (v128.load64_zero offset=512
+                          (i32.add (local.get $tab) (i32x4.extract_lane 0 (local.get $pi)))))
+                      (local.get $e)))
+                    ;; not ok: 0, or d itself where the key is unmasked and d is NaN
+                    (local.set $e (v128.bitselect (local.get $e)
+                      (v128.and (local.get $dd)
+                        (v128.and (local.get $valid) (f64x2.ne (local.get $dd) (local.get $dd))))
+                      (local.get $ok)))
+                    (v128.store (local.get $ps) (local.get $e))
+                    (local.set $sum (f64.add (f64x2.extract_lane 0 (local.get $e)) (local.get $sum)))
+                    (if (i32.lt_u (i32.add (local.get $s) (i32.const 1)) (local.get $T))
+                      (then (local.set $sum
+                        (f64.add (f64x2.extract_lane 1 (local.get $e)) (local.get $sum))))))
+                  (else (v128.store (local.get $ps) (v128.const i64x2 0 0))))
                 (local.set $s (i32.add (local.get $s) (i32.const 2)))
                 (br $ex)))
             ;; x = e * (1 / sum), two at a time, then an odd last one
