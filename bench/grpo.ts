@@ -13,6 +13,8 @@
  * Configs:
  * - mini: the shipped mini MDM's shape (assets/mini/mdm/args.json: latent 64, 2 layers, ff 256,
  *   4 heads, text dim 64, frame mask, 10 diffusion steps), B 1, G 4, T 60; CPU backend;
+ * - mini at exp5's shape: the same model, B 1, G 8, T 195 (`deno task exp5`'s steps); CPU backend,
+ *   one round;
  * - official: latent 512, 8 layers, ff 1024, 4 heads, 263 features, 196 frames, frame mask,
  *   50 steps, B 1, G 4 (CFG batch 8); WebGPU on a hardware adapter only (or the CPU backend with
  *   `--official-on-cpu`, to check the path), with a 4 GiB GPU-memory target.
@@ -56,7 +58,7 @@ import { PYTHON, runTorch, torchDeviceFor, torchThreads } from "./torch.ts";
 
 /** One benchmarked GRPO setting. */
 export interface GrpoBenchCase {
-  name: "mini" | "official";
+  name: "mini" | "mini, exp5's shape" | "official";
   config: MdmConfig;
   /** Prompts per step. */
   B: number;
@@ -115,6 +117,14 @@ export function miniCase(reps = 3): GrpoBenchCase {
     reps,
     rounds: 2,
   };
+}
+
+/**
+ * The mini config at the shape of `deno task exp5`'s steps (CPU): group 8 and the rollout's 195
+ * frames (its prompts' longest), where the attention's T^2 work weighs more than at T 60.
+ */
+export function exp5Case(reps = 2): GrpoBenchCase {
+  return { ...miniCase(reps), name: "mini, exp5's shape", G: 8, T: 195, rounds: 1 };
 }
 
 /** The official config (GPU); `trained` null = all stochastic steps. */
@@ -460,7 +470,7 @@ export function parseGrpoFlags(args: readonly string[]): GrpoBenchFlags {
 }
 
 /**
- * The mini config on the CPU backend, then (unless `--small-only`) the official one on WebGPU
+ * The mini config on the CPU backend (at its own shape and at exp5's), then (unless `--small-only`) the official one on WebGPU
  * when a hardware adapter exists, and the official one on the CPU backend with
  * `--official-on-cpu` (even with `--small-only`).
  */
@@ -469,6 +479,8 @@ export async function benchGrpo(flags: GrpoBenchFlags): Promise<GrpoBenchRow[]> 
   if (!flags.webgpuOnly) {
     const cpu = createCpuBackend();
     rows.push(await benchGrpoCase(cpu, miniCase(flags.reps ?? 3)));
+    console.log();
+    rows.push(await benchGrpoCase(cpu, exp5Case(flags.reps ?? 2)));
     cpu.destroy();
   }
   const official = {
