@@ -551,6 +551,7 @@
     (param $alpha f64) (param $inv f64) (param $hi f64) (param $lo f64)
     (local $b i32) (local $h i32) (local $HS4 i32) (local $ldq i32) (local $ldt i32)
     (local $T4 i32) (local $qb i32) (local $hq i32) (local $ab i32) (local $alphav v128)
+    (local $mb i32) (local $nk i32)
     (local.set $HS4 (i32.shl (i32.div_u (local.get $C) (local.get $NH)) (i32.const 2)))
     (local.set $ldq (i32.mul (local.get $C) (i32.const 12)))
     (local.set $T4 (i32.shl (local.get $T) (i32.const 2)))
@@ -559,6 +560,17 @@
     (local.set $ab (local.get $att))
     (loop $bl
       (local.set $qb (i32.add (local.get $qkv) (i32.mul (local.get $b) (i32.mul (local.get $T) (local.get $ldq)))))
+      (local.set $mb (i32.add (local.get $mask) (i32.mul (local.get $b) (i32.add (local.get $T4) (i32.const 16)))))
+      ;; scores only up to the last unmasked key (at least one): the softmax gives every masked
+      ;; key exactly 0 whatever its score, so the columns after it are never read
+      (local.set $nk (local.get $T))
+      (block $found
+        (loop $scan
+          (br_if $found (i32.le_u (local.get $nk) (i32.const 1)))
+          (br_if $found (f32.ne (f32.load (i32.add (local.get $mb)
+            (i32.shl (i32.sub (local.get $nk) (i32.const 1)) (i32.const 2)))) (f32.const 0)))
+          (local.set $nk (i32.sub (local.get $nk) (i32.const 1)))
+          (br $scan)))
       (local.set $h (i32.const 0))
       (loop $hl
         (local.set $hq (i32.add (local.get $qb) (i32.mul (local.get $h) (local.get $HS4))))
@@ -567,10 +579,9 @@
           (local.get $kt) (local.get $ldt))
         (call $product (local.get $hq) (local.get $ldq) (i32.const 4)
           (local.get $kt) (local.get $ldt) (i32.shr_u (local.get $HS4) (i32.const 2))
-          (local.get $ab) (local.get $T4) (local.get $T) (local.get $T)
+          (local.get $ab) (local.get $T4) (local.get $T) (local.get $nk)
           (i32.const 1) (local.get $alphav))
-        (call $softmaxRows (local.get $ab) (local.get $T) (local.get $T)
-          (i32.add (local.get $mask) (i32.mul (local.get $b) (i32.add (local.get $T4) (i32.const 16))))
+        (call $softmaxRows (local.get $ab) (local.get $T) (local.get $T) (local.get $mb)
           (local.get $p) (local.get $tab) (local.get $inv) (local.get $hi) (local.get $lo))
         (call $product (local.get $ab) (local.get $T4) (i32.const 4)
           (i32.add (local.get $hq) (i32.shl (local.get $C) (i32.const 3))) (local.get $ldq)
