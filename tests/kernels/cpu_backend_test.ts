@@ -77,6 +77,21 @@ Deno.test("cpu backend tensor() reuses freed arrays zeroed, without counting the
   assert.deepEqual([...await be.read(y)], [0, 0, 0, 0, 0, 0]);
 });
 
+Deno.test("cpu backend keeps freed arrays up to 64 MiB, or up to its live peak when that is more", () => {
+  const be = createCpuBackend();
+  const x = be.tensor([20 << 20]) as CpuTensor, xData = x.data; // 80 MiB: the peak
+  be.free(x); // kept: 80 MiB pooled, within the peak
+  const x2 = be.tensor([20 << 20]) as CpuTensor;
+  assert.equal(x2.data, xData, "the freed array was reused");
+  be.free(x2);
+  be.resetPeak(); // the peak is now 0 (nothing live): the 64 MiB floor applies
+  const y = be.tensor([18 << 20]) as CpuTensor, yData = y.data; // 72 MiB, the new peak
+  be.free(y); // 80 + 72 MiB would pass the 72 MiB peak: dropped
+  const y2 = be.tensor([18 << 20]) as CpuTensor;
+  assert.notEqual(y2.data, yData, "an array past the pool's bound was not kept");
+  be.free(y2);
+});
+
 Deno.test("cpu backend rejects tensors of another backend, freed tensors and use after destroy", () => {
   const be = createCpuBackend();
   const t = be.tensor([4]);
