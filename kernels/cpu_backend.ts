@@ -182,7 +182,9 @@ class CpuBackend implements Backend {
    * garbage collections. Up to POOL_BYTES are kept, or up to the live peak, so that what a step
    * frees at its end (a rollout's kept forwards: up to 256 MiB) serves the next one (a bound of
    * 64 MiB made a G 8, T 195 step 15-25% slower and its process peak larger: the dropped arrays
-   * waited for the garbage collector while fresh ones were faulted in). They do not count as live.
+   * waited for the garbage collector while fresh ones were faulted in). A fresh array first drops
+   * kept ones (`#evictFor`), so live and kept arrays together stay within the peak. They do not
+   * count as live.
    */
   #pool = new Map<number, Float32Array[]>();
   #pooledBytes = 0;
@@ -222,6 +224,7 @@ class CpuBackend implements Backend {
       );
     }
     const pooled = this.#takePooled(size);
+    if (pooled === null) this.#evictFor(size * 4);
     const arr = pooled ?? new Float32Array(size);
     if (data !== undefined) arr.set(data);
     else if (pooled !== null) arr.fill(0); // a fresh array is zero already
@@ -288,19 +291,41 @@ class CpuBackend implements Backend {
 
   /** A pooled array of exactly `size` floats (contents stale), or null. */
   #takePooled(size: number): Float32Array | null {
-    const arr = this.#pool.get(size)?.pop();
-    if (arr === undefined) return null;
+    const list = this.#pool.get(size), arr = list?.pop();
+    if (list === undefined || arr === undefined) return null;
     this.#pooledBytes -= arr.byteLength;
+    // the size moves to the end of the map: eviction goes from the least recently used sizes
+    this.#pool.delete(size);
+    if (list.length > 0) this.#pool.set(size, list);
     return arr;
+  }
+
+  /**
+   * Before a fresh array of `bytes`: drops kept arrays, the least recently used sizes first, until the live
+   * tensors with it and the kept arrays fit within the peak so far, or within POOL_BYTES of kept
+   * arrays beside the live ones (kept arrays of sizes no longer asked for would otherwise sit
+   * beside fresh ones).
+   */
+  #evictFor(bytes: number): void {
+    const live = this.#liveBytes + bytes;
+    const bound = Math.max(this.#peakBytes, live + POOL_BYTES);
+    for (const [size, list] of this.#pool) {
+      if (live + this.#pooledBytes <= bound) return;
+      while (list.length > 0 && live + this.#pooledBytes > bound) {
+        this.#pooledBytes -= list.pop()!.byteLength;
+      }
+      if (list.length === 0) this.#pool.delete(size);
+    }
   }
 
   /** Keeps the array of a freed tensor for reuse, unless the pool is full (see `#pool`). */
   #keepPooled(arr: Float32Array): void {
     const room = Math.max(POOL_BYTES, this.#peakBytes);
     if (arr.length === 0 || this.#pooledBytes + arr.byteLength > room) return;
-    const list = this.#pool.get(arr.length);
-    if (list === undefined) this.#pool.set(arr.length, [arr]);
-    else list.push(arr);
+    const list = this.#pool.get(arr.length) ?? [];
+    list.push(arr);
+    this.#pool.delete(arr.length); // to the end: the most recently used size
+    this.#pool.set(arr.length, list);
     this.#pooledBytes += arr.byteLength;
   }
 

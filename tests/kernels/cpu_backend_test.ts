@@ -77,19 +77,23 @@ Deno.test("cpu backend tensor() reuses freed arrays zeroed, without counting the
   assert.deepEqual([...await be.read(y)], [0, 0, 0, 0, 0, 0]);
 });
 
-Deno.test("cpu backend keeps freed arrays up to 64 MiB, or up to its live peak when that is more", () => {
+Deno.test("cpu backend keeps freed arrays up to its live peak, dropping unused ones for fresh ones", () => {
   const be = createCpuBackend();
   const x = be.tensor([20 << 20]) as CpuTensor, xData = x.data; // 80 MiB: the peak
-  be.free(x); // kept: 80 MiB pooled, within the peak
+  be.free(x); // kept: over the 64 MiB floor, within the peak
   const x2 = be.tensor([20 << 20]) as CpuTensor;
   assert.equal(x2.data, xData, "the freed array was reused");
   be.free(x2);
-  be.resetPeak(); // the peak is now 0 (nothing live): the 64 MiB floor applies
-  const y = be.tensor([18 << 20]) as CpuTensor, yData = y.data; // 72 MiB, the new peak
-  be.free(y); // 80 + 72 MiB would pass the 72 MiB peak: dropped
+  be.resetPeak(); // the peak is now 0 (nothing live)
+  // a fresh 72 MiB array: with the kept 80 MiB one, over 64 MiB beside the live ones: dropped
+  const y = be.tensor([18 << 20]) as CpuTensor, yData = y.data;
+  be.free(y); // kept: within the new peak
   const y2 = be.tensor([18 << 20]) as CpuTensor;
-  assert.notEqual(y2.data, yData, "an array past the pool's bound was not kept");
+  assert.equal(y2.data, yData, "the freed 72 MiB array was reused");
+  const x3 = be.tensor([20 << 20]) as CpuTensor;
+  assert.notEqual(x3.data, xData, "the 80 MiB array was dropped for the 72 MiB one");
   be.free(y2);
+  be.free(x3);
 });
 
 Deno.test("cpu backend rejects tensors of another backend, freed tensors and use after destroy", () => {
