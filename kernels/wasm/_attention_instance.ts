@@ -7,6 +7,7 @@
  */
 import { growTo, moduleInstantiator, newSharedMemory } from "./_shared_memory.ts";
 import { ATTENTION_WASM_BASE64 } from "./attention_wasm.ts";
+import { JobLayout } from "./_control_block.ts";
 
 /** Exports of kernels/wasm/attention.wat; addresses in bytes. */
 export interface AttentionExports {
@@ -104,60 +105,30 @@ export interface AttentionJob {
   lo: number;
 }
 
-/** int32 words of a job from `at`; its float64 words go to float64 index ATTENTION_F64_AT on. */
-const INT_WORDS = 13;
-/** float64 index of the job's float64 words in the control block (after its int32 words). */
-const ATTENTION_F64_AT = 8;
-
-/** Writes `job` at int32 word `at` (at + INT_WORDS <= 2 * ATTENTION_F64_AT) of the block. */
-export function writeAttentionJob(
-  words: Int32Array,
-  words64: Float64Array,
-  at: number,
-  job: AttentionJob,
-): void {
-  if (at + INT_WORDS > 2 * ATTENTION_F64_AT) throw new RangeError("attention job overlaps");
-  words[at] = job.qkv;
-  words[at + 1] = job.att;
-  words[at + 2] = job.out;
-  words[at + 3] = job.mask;
-  words[at + 4] = job.dout;
-  words[at + 5] = job.dqkv;
-  words[at + 6] = job.datt;
-  words[at + 7] = job.kt0;
-  words[at + 8] = job.p0;
-  words[at + 9] = job.scratchBytes;
-  words[at + 10] = job.T;
-  words[at + 11] = job.C;
-  words[at + 12] = job.NH;
-  words64[ATTENTION_F64_AT] = job.alpha;
-  words64[ATTENTION_F64_AT + 1] = job.inv;
-  words64[ATTENTION_F64_AT + 2] = job.hi;
-  words64[ATTENTION_F64_AT + 3] = job.lo;
-}
-
-/** The job written at `at` by `writeAttentionJob`. */
-export function readAttentionJob(words: Int32Array, words64: Float64Array, at: number) {
-  return {
-    qkv: words[at],
-    att: words[at + 1],
-    out: words[at + 2],
-    mask: words[at + 3],
-    dout: words[at + 4],
-    dqkv: words[at + 5],
-    datt: words[at + 6],
-    kt0: words[at + 7],
-    p0: words[at + 8],
-    scratchBytes: words[at + 9],
-    T: words[at + 10],
-    C: words[at + 11],
-    NH: words[at + 12],
-    alpha: words64[ATTENTION_F64_AT],
-    inv: words64[ATTENTION_F64_AT + 1],
-    hi: words64[ATTENTION_F64_AT + 2],
-    lo: words64[ATTENTION_F64_AT + 3],
-  } satisfies AttentionJob;
-}
+/** How an `AttentionJob` travels to the workers. */
+export const ATTENTION_JOB: JobLayout<
+  Exclude<keyof AttentionJob, "alpha" | "inv" | "hi" | "lo">,
+  never,
+  "alpha" | "inv" | "hi" | "lo"
+> = new JobLayout(
+  [
+    "qkv",
+    "att",
+    "out",
+    "mask",
+    "dout",
+    "dqkv",
+    "datt",
+    "kt0",
+    "p0",
+    "scratchBytes",
+    "T",
+    "C",
+    "NH",
+  ],
+  [],
+  ["alpha", "inv", "hi", "lo"],
+);
 
 /** Forward (`backward` false) or backward of batch entries [b0, b1) of `job`, as part `part`. */
 export function attentionPart(

@@ -6,11 +6,12 @@
  * every worker thread (kernels/wasm/pool_worker.ts) run these same functions, each on its own
  * share, so every C element is the same sequence of operations whichever thread computes it.
  *
- * The job travels as int32 words (offsets in floats), written by `writeGemmJob` into the pool's
- * shared control block (kernels/wasm/pool.ts) and read back by `readGemmJob`.
+ * The job travels as int32 words (offsets in floats) in the pool's shared control block
+ * (kernels/wasm/pool.ts), laid out by `GEMM_JOB`.
  */
 import type { GemmExports } from "./_gemm_instance.ts";
 import { MR, NR, packA, packB } from "./_gemm_pack.ts";
+import { JobLayout } from "./_control_block.ts";
 
 /** What every thread needs to know about the product (offsets in floats into the memory). */
 export interface GemmJob {
@@ -46,58 +47,31 @@ export interface GemmJob {
   M: number;
 }
 
-/** int32 words of a job. */
-export const GEMM_JOB_WORDS = 20;
-
-/** Writes `job` into `words[at .. at + GEMM_JOB_WORDS)`. */
-export function writeGemmJob(words: Int32Array, at: number, job: GemmJob): void {
-  words[at] = job.K;
-  words[at + 1] = job.kpad;
-  words[at + 2] = job.kc;
-  words[at + 3] = job.lda;
-  words[at + 4] = job.transA ? 1 : 0;
-  words[at + 5] = job.np;
-  words[at + 6] = job.npad;
-  words[at + 7] = job.saOff;
-  words[at + 8] = job.bOff;
-  words[at + 9] = job.cOff;
-  words[at + 10] = job.acc;
-  words[at + 11] = job.mc;
-  words[at + 12] = job.scratch0;
-  words[at + 13] = job.scratchFloats;
-  words[at + 14] = job.N;
-  words[at + 15] = job.ldb;
-  words[at + 16] = job.transB ? 1 : 0;
-  words[at + 17] = job.sbOff;
-  words[at + 18] = job.M;
-  words[at + 19] = job.biasOff;
-}
-
-/** The job at `words[at ..]`. */
-export function readGemmJob(words: Int32Array, at: number): GemmJob {
-  return {
-    K: words[at],
-    kpad: words[at + 1],
-    kc: words[at + 2],
-    lda: words[at + 3],
-    transA: words[at + 4] === 1,
-    np: words[at + 5],
-    npad: words[at + 6],
-    saOff: words[at + 7],
-    bOff: words[at + 8],
-    cOff: words[at + 9],
-    acc: words[at + 10],
-    mc: words[at + 11],
-    scratch0: words[at + 12],
-    scratchFloats: words[at + 13],
-    N: words[at + 14],
-    ldb: words[at + 15],
-    transB: words[at + 16] === 1,
-    sbOff: words[at + 17],
-    M: words[at + 18],
-    biasOff: words[at + 19],
-  };
-}
+/** How a `GemmJob` travels to the workers. */
+export const GEMM_JOB: JobLayout<Exclude<keyof GemmJob, "transA" | "transB">, "transA" | "transB"> =
+  new JobLayout(
+    [
+      "K",
+      "kpad",
+      "kc",
+      "lda",
+      "np",
+      "npad",
+      "saOff",
+      "bOff",
+      "cOff",
+      "acc",
+      "biasOff",
+      "mc",
+      "scratch0",
+      "scratchFloats",
+      "N",
+      "ldb",
+      "sbOff",
+      "M",
+    ],
+    ["transA", "transB"],
+  );
 
 /**
  * C work rows [m0, m1) = op(A) rows [m0, m1) @ packed B (or += with `acc`), packing A into the

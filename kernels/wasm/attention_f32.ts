@@ -12,14 +12,14 @@
  *   products in one K block; the kernel reads value rows 8 floats at a time).
  */
 import {
+  ATTENTION_JOB,
   type AttentionExports,
   attentionExports,
   type AttentionJob,
   attentionPart,
   growAttentionMemory,
-  writeAttentionJob,
 } from "./_attention_instance.ts";
-import { JOB_AT, JobKind, type KernelPool, kernelPool } from "./pool.ts";
+import { JobKind, type KernelPool, kernelPool } from "./pool.ts";
 
 /** The table exp of the softmax: exp(d) = pow2[-(k >> 6)] * frac[k & 63] * poly(r). */
 export interface ExpTables {
@@ -239,7 +239,7 @@ function runAttention(
     attentionPart(w, job, backward, 0, B, 0);
     return;
   }
-  writeAttentionJob(pool.control, pool.control64, JOB_AT, job);
+  ATTENTION_JOB.write(pool.control, pool.control64, job);
   const kind = backward ? JobKind.attentionBackward : JobKind.attentionForward;
   pool.run(kind, B, 1, (b0, b1) => attentionPart(w, job, backward, b0, b1, 0));
 }

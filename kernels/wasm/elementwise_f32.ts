@@ -9,7 +9,8 @@ import { GELU_TABLES, geluBackward, geluForward } from "../activation/cpu.ts";
 import { axpby } from "../elementwise/cpu.ts";
 import { growTo, moduleInstantiator, newSharedMemory } from "./_shared_memory.ts";
 import { ELEMENTWISE_WASM_BASE64 } from "./elementwise_wasm.ts";
-import { JOB_AT, JobKind, kernelPool } from "./pool.ts";
+import { JobKind, kernelPool } from "./pool.ts";
+import { JobLayout } from "./_control_block.ts";
 
 /** Exports of kernels/wasm/elementwise.wat; addresses in bytes. */
 export interface ElementwiseExports {
@@ -161,17 +162,8 @@ export interface GeluJob {
   out: number;
 }
 
-/** Writes `job` at int32 word `at` of the pool's control block (3 words). */
-function writeGeluJob(words: Int32Array, at: number, job: GeluJob): void {
-  words[at] = job.inp;
-  words[at + 1] = job.dout;
-  words[at + 2] = job.out;
-}
-
-/** The job `writeGeluJob` wrote at `at`. */
-export function readGeluJob(words: Int32Array, at: number): GeluJob {
-  return { inp: words[at], dout: words[at + 1], out: words[at + 2] };
-}
+/** How a `GeluJob` travels to the workers. */
+export const GELU_JOB: JobLayout<keyof GeluJob> = new JobLayout(["inp", "dout", "out"]);
 
 /** GELU forward (or its gradient, `backward`) of elements [from, to) of a staged job. */
 export function geluPart(
@@ -194,7 +186,7 @@ function runGelu(w: ElementwiseExports, job: GeluJob, backward: boolean, n: numb
     geluPart(w, job, backward, 0, n);
     return;
   }
-  writeGeluJob(pool.control, JOB_AT, job);
+  GELU_JOB.write(pool.control, pool.control64, job);
   // 8-element blocks: each element's bits do not depend on its block, the split is just tidy
   const kind = backward ? JobKind.geluBackward : JobKind.geluForward;
   pool.run(kind, n, 8, (from, to) => geluPart(w, job, backward, from, to));

@@ -22,8 +22,8 @@ import {
 } from "../gemm/cpu.ts";
 import { type GemmInstance, gemmInstance, releaseGemmInstance } from "./_gemm_instance.ts";
 import { MR, NR, packA, packB } from "./_gemm_pack.ts";
-import { gemmCols, gemmRows, writeGemmJob } from "./_gemm_share.ts";
-import { closeKernelPool, JOB_AT, JobKind, type KernelPool, kernelPool } from "./pool.ts";
+import { GEMM_JOB, gemmCols, gemmRows } from "./_gemm_share.ts";
+import { closeKernelPool, JobKind, type KernelPool, kernelPool } from "./pool.ts";
 
 /** K unroll of the kernel: K is zero-padded to a multiple of it. */
 const KU = 4;
@@ -75,8 +75,7 @@ function gemmRowBiasF32(...[c, a, b, bias, M, N, K, opts]: Parameters<RowBiasGem
   }
   if (!(bias instanceof Float32Array) || bias.length < N) return false;
   const g = resolveGemm(M, N, K, { ...opts, beta: 1 });
-  const kpad = Math.max(KU, Math.ceil(K / KU) * KU);
-  if (g.batch !== 1 || g.alpha !== 1 || g.ldc !== N || N % NR !== 0 || kpad > KC) return false;
+  if (g.batch !== 1 || !kernelAddsC(g, N, paddedK(K))) return false;
   gemmCore(c, a, b, M, N, K, g, bias);
   return true;
 }
@@ -120,14 +119,15 @@ function gemmCore(
   );
   checkSpan("C", c.length, g.offsetC, g.strideC, g.batch, M, N, g.ldc);
 
-  const kpad = Math.max(KU, Math.ceil(K / KU) * KU);
+  const kpad = paddedK(K);
   const np = Math.ceil(N / NR), npad = np * NR;
+  const direct = kernelAddsC(g, N, kpad);
   const inst = gemmInstance();
   const pool = M * N * K >= THREADED_MIN_MACS ? kernelPool() : null;
   if (pool !== null && pool.readySlots().length > 0) {
     const spanA = denseSpan(g.transA ? K : M, g.transA ? M : K, g.lda);
     if (spanA > 0) {
-      gemmThreaded(inst, pool, c, a, b, bias, g, M, N, K, kpad, np, spanA);
+      gemmThreaded(inst, pool, c, a, b, bias, g, M, N, K, kpad, np, spanA, direct);
       return;
     }
   }
@@ -146,11 +146,6 @@ function gemmCore(
   const kernel = inst.exports.gemm;
   const wB = spanB > 0 ? inst.exports : null, wA = spanA > 0 ? inst.exports : null;
 
-  // Contiguous C rows without padding columns and alpha = 1 skip the host's store loop. beta = 1
-  // adds C inside the kernel, `c + sum` instead of `sum + c`: the same bits, as long as the sum
-  // is one K block (later blocks would add to c + partial sum instead).
-  const direct = g.alpha === 1 && g.ldc === N && N === npad &&
-    (g.beta === 0 || (g.beta === 1 && kpad <= KC));
   // a batch stride of 0 (shared weight) packs once
   let packedB = -1, packedA = -1;
   for (let p = 0; p < g.batch; p++) {
@@ -229,6 +224,7 @@ function gemmThreaded(
   kpad: number,
   np: number,
   spanA: number,
+  direct: boolean,
 ): void {
   const npad = np * NR, mpad = Math.ceil(M / MR) * MR, mc = Math.min(MC, mpad);
   const spanB = denseSpan(g.transB ? N : K, g.transB ? K : N, g.ldb);
@@ -242,9 +238,6 @@ function gemmThreaded(
   const f = inst.reserve(bytes);
   if (bias !== null) f.set(bias.subarray(0, N), biasOff);
   const w = inst.exports;
-  // as in gemmF32: C rows that are the C work rows are copied in and out whole
-  const direct = g.alpha === 1 && g.ldc === N && N === npad &&
-    (g.beta === 0 || (g.beta === 1 && kpad <= KC));
   const job = {
     K,
     kpad,
@@ -267,7 +260,7 @@ function gemmThreaded(
     sbOff,
     M,
   };
-  writeGemmJob(pool.control, JOB_AT, job);
+  GEMM_JOB.write(pool.control, pool.control64, job);
   let stagedB = -1; // a batch stride of 0 (shared weight) stages and packs once
   for (let p = 0; p < g.batch; p++) {
     const oa = g.offsetA + p * g.strideA;
@@ -289,6 +282,22 @@ function gemmThreaded(
     if (direct) c.set(f.subarray(cOff, cOff + M * N), oc);
     else storeC(c, oc, g.ldc, f, cOff, npad, M, N, g.alpha, g.beta);
   }
+}
+
+/** K zero-padded to the kernel's unroll (at least one unroll). */
+function paddedK(K: number): number {
+  return Math.max(KU, Math.ceil(K / KU) * KU);
+}
+
+/**
+ * Whether C's rows are the C work's rows (contiguous, no padding columns, alpha = 1), so that C
+ * is copied in and out whole and the kernel itself adds C for beta = 1: `c + sum` instead of
+ * `sum + c`, the same bits as long as the sum is one K block (later blocks would add to c +
+ * partial sum instead).
+ */
+function kernelAddsC(g: ReturnType<typeof resolveGemm>, N: number, kpad: number): boolean {
+  return g.alpha === 1 && g.ldc === N && N % NR === 0 &&
+    (g.beta === 0 || (g.beta === 1 && kpad <= KC));
 }
 
 /** `C rows = alpha W + beta C` from the C work (rows, npad) at `w`; beta = 0 never reads C. */

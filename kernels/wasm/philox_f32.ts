@@ -8,6 +8,7 @@
 import { u32ToUniform, u32ToUniformOpen0 } from "../rng/philox.ts";
 import { PHILOX_WASM_BASE64 } from "./philox_wasm.ts";
 import { JobKind, kernelPool, poolScratch } from "./pool.ts";
+import { JobLayout } from "./_control_block.ts";
 
 /** Exports of kernels/wasm/philox.wat; addresses in bytes. */
 export interface PhiloxExports {
@@ -90,30 +91,29 @@ export function randnF32(
     return;
   }
   // the shares are computed into the pool's scratch memory, then copied out
-  const staged = poolScratch(n);
-  pool.control64[RANDN_F64_AT] = seed;
-  pool.control64[RANDN_F64_AT + 1] = stream;
-  pool.control64[RANDN_F64_AT + 2] = offset;
-  pool.run(JobKind.randn, n, 4, (from, to) => randnShare(staged, from, to, pool.control64));
+  const staged = poolScratch(n), job = { seed, stream, offset };
+  RANDN_JOB.write(pool.control, pool.control64, job);
+  pool.run(JobKind.randn, n, 4, (from, to) => randnShare(staged, from, to, job));
   out.set(staged.subarray(0, n));
 }
 
-/** float64 index of a normals job's words (seed, stream, offset) in the pool's control block. */
-const RANDN_F64_AT = 8;
+/** A draw split between threads: its stream and first element (float64: offsets pass 2^32). */
+export interface RandnJob {
+  seed: number;
+  stream: number;
+  offset: number;
+}
 
-/**
- * Normals [from, to) of the job in `control64` into `staged[from .. to)`: the numbers
- * `randnF32` would put there.
- */
-export function randnShare(
-  staged: Float32Array,
-  from: number,
-  to: number,
-  control64: Float64Array,
-): void {
-  const seed = control64[RANDN_F64_AT], stream = control64[RANDN_F64_AT + 1];
-  const offset = control64[RANDN_F64_AT + 2];
-  randnRange(staged.subarray(from, to), to - from, seed, stream, offset + from);
+/** How a `RandnJob` travels to the workers. */
+export const RANDN_JOB: JobLayout<never, never, keyof RandnJob> = new JobLayout([], [], [
+  "seed",
+  "stream",
+  "offset",
+]);
+
+/** Normals [from, to) of `job` into `staged[from .. to)`: the numbers `randnF32` would put there. */
+export function randnShare(staged: Float32Array, from: number, to: number, job: RandnJob): void {
+  randnRange(staged.subarray(from, to), to - from, job.seed, job.stream, job.offset + from);
 }
 
 /**

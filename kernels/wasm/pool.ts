@@ -20,34 +20,19 @@
  * run on the calling thread.
  */
 import { Worker } from "node:worker_threads";
+export {
+  JOB_AT,
+  JOB_KIND,
+  JobLayout,
+  MEMORY_PAGES_AT,
+  SLOT,
+  SLOT_WORDS,
+} from "./_control_block.ts";
 import { attentionMemory } from "./_attention_instance.ts";
 import { gemmInstance } from "./_gemm_instance.ts";
 import { growTo, newSharedMemory, PAGE } from "./_shared_memory.ts";
+import { JOB_KIND, MEMORY_PAGES_AT, SLOT, SLOT_WORDS } from "./_control_block.ts";
 import { elementwiseMemory } from "./elementwise_f32.ts";
-
-/**
- * int32 words per slot of the control block (128 bytes: cache lines of its own). Slot 0 holds the
- * job, slot w >= 1 worker w's share and flags.
- */
-export const SLOT_WORDS = 32;
-/** Word offsets inside a worker's slot. */
-export const SLOT = {
-  seq: 0,
-  done: 1,
-  failed: 2,
-  ready: 3,
-  from: 4,
-  to: 5,
-  part: 6,
-  stop: 7,
-} as const;
-/**
- * Word offsets of slot 0: the job's kind, its own words from JOB_AT, and at MEMORY_PAGES_AT the
- * current size in pages of each memory (in `MEMORY_NAMES` order).
- */
-export const JOB_KIND = 0;
-export const JOB_AT = 2;
-export const MEMORY_PAGES_AT = SLOT_WORDS - 4;
 
 /** What a job computes; the worker dispatches on it (kernels/wasm/pool_worker.ts). */
 export const JobKind = {

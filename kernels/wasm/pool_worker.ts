@@ -4,14 +4,13 @@
  * memory), waiting on its slot of the control block for a share of a call to compute.
  */
 import { parentPort } from "node:worker_threads";
-import { attentionPart, instantiateAttention, readAttentionJob } from "./_attention_instance.ts";
+import { ATTENTION_JOB, attentionPart, instantiateAttention } from "./_attention_instance.ts";
 import { instantiateGemm } from "./_gemm_instance.ts";
-import { gemmCols, gemmRows, readGemmJob } from "./_gemm_share.ts";
-import { geluPart, instantiateElementwise, readGeluJob } from "./elementwise_f32.ts";
-import { randnShare } from "./philox_f32.ts";
+import { GEMM_JOB, gemmCols, gemmRows } from "./_gemm_share.ts";
+import { GELU_JOB, geluPart, instantiateElementwise } from "./elementwise_f32.ts";
+import { RANDN_JOB, randnShare } from "./philox_f32.ts";
 import {
   awaitWord,
-  JOB_AT,
   JOB_KIND,
   JobKind,
   type PoolMemories,
@@ -50,17 +49,17 @@ parentPort!.once("message", ({ memories, control, slot }: Start) => {
         staged = new Float32Array(memories.scratch.buffer);
       }
       if (kind === JobKind.gemmRows || kind === JobKind.gemmCols) {
-        const job = readGemmJob(ctl, JOB_AT);
+        const job = GEMM_JOB.read(ctl, ctl64);
         if (kind === JobKind.gemmRows) gemmRows(f, gemm, job, from, to, part);
         else gemmCols(f, gemm, job, from, to, part);
       } else if (kind === JobKind.attentionForward || kind === JobKind.attentionBackward) {
-        const job = readAttentionJob(ctl, ctl64, JOB_AT);
+        const job = ATTENTION_JOB.read(ctl, ctl64);
         attentionPart(attention, job, kind === JobKind.attentionBackward, from, to, part);
       } else if (kind === JobKind.geluForward || kind === JobKind.geluBackward) {
-        const job = readGeluJob(ctl, JOB_AT);
+        const job = GELU_JOB.read(ctl, ctl64);
         geluPart(elementwise, job, kind === JobKind.geluBackward, from, to);
       } else if (kind === JobKind.randn) {
-        randnShare(staged, from, to, ctl64);
+        randnShare(staged, from, to, RANDN_JOB.read(ctl, ctl64));
       } else {
         throw new Error(`unknown job kind ${kind}`);
       }

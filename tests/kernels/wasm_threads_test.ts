@@ -13,6 +13,8 @@ import {
   cpuThreads,
   DEFAULT_MAX_THREADS,
   defaultThreads,
+  JOB_AT,
+  JobLayout,
   kernelPool,
   poolScratch,
   setCpuThreads,
@@ -25,6 +27,13 @@ function uniform(n: number, rng: Rng): Float32Array {
   const x = new Float32Array(n);
   for (let i = 0; i < n; i++) x[i] = rng.uniform() * 2 - 1;
   return x;
+}
+
+/** `A (M, K) @ B (K, N)` by `gemmF32` into a new array, on the threads set now. */
+function product(a: Float32Array, b: Float32Array, M: number, N: number, K: number): Float32Array {
+  const c = new Float32Array(M * N);
+  gemmF32(c, a, b, M, N, K);
+  return c;
 }
 
 /**
@@ -126,17 +135,12 @@ poolTest("gemmF32() on 2 and 3 threads gives the bits of one thread", async () =
   const [M, N, K] = [700, 520, 300];
   const a = uniform(M * K, rng), b = uniform(K * N, rng);
   setCpuThreads(1);
-  const one = new Float32Array(M * N);
-  gemmF32(one, a, b, M, N, K);
+  const one = product(a, b, M, N, K);
   await readyPool(2);
-  const many = new Float32Array(M * N);
-  gemmF32(many, a, b, M, N, K);
-  assert.deepEqual(many, one);
+  assert.deepEqual(product(a, b, M, N, K), one);
   // releasing the kernel instance closes the pool; the next product starts a new one
   releaseGemmF32();
-  const again = new Float32Array(M * N);
-  gemmF32(again, a, b, M, N, K);
-  assert.deepEqual(again, one);
+  assert.deepEqual(product(a, b, M, N, K), one);
 });
 
 poolTest(
@@ -233,6 +237,20 @@ poolTest(
   },
 );
 
+Deno.test("JobLayout writes a job's fields into slot 0 and reads them back, and refuses one too big", () => {
+  const sab = new SharedArrayBuffer(SLOT_WORDS * 4);
+  const words = new Int32Array(sab), words64 = new Float64Array(sab);
+  const layout = new JobLayout(["a", "b", "c"], ["t"], ["x", "y"]);
+  const job = { a: 7, b: -3, c: 2 ** 31 - 1, t: true, x: 2 ** 40 + 0.5, y: -0 };
+  layout.write(words, words64, job);
+  assert.deepEqual(layout.read(words, words64), job);
+  assert.equal(words[JOB_AT], 7, "the first int32 field at JOB_AT");
+  words.fill(0);
+  assert.equal(layout.read(words, words64).t, false);
+  const many = Array.from({ length: 30 }, (_, i) => `f${i}`);
+  assert.throws(() => new JobLayout(many), /does not fit slot 0/);
+});
+
 Deno.test("setCpuThreads() and MOTION_GRPO_CPU_THREADS set the thread count, bad ones rejected", () => {
   assert.throws(() => setCpuThreads(0), /from 1 to 64, got 0/);
   assert.throws(() => setCpuThreads(2.5), /from 1 to 64, got 2.5/);
@@ -304,8 +322,7 @@ poolTest(
     const [M, N, K] = [300, 64, 64];
     const a = uniform(M * K, rng), b = uniform(K * N, rng);
     setCpuThreads(1);
-    const one = new Float32Array(M * N);
-    gemmF32(one, a, b, M, N, K);
+    const one = product(a, b, M, N, K);
     await readyPool(2);
     const pool = kernelPool()!;
     // a share that throws in the worker fails the call; the pool stays usable
@@ -315,9 +332,7 @@ poolTest(
       pool.run(99, 8, 1, () => {
         throw new Error("own share failed");
       }), /own share failed/);
-    const after = new Float32Array(M * N);
-    gemmF32(after, a, b, M, N, K);
-    assert.deepEqual(after, one);
+    assert.deepEqual(product(a, b, M, N, K), one);
     pool.close();
     const ready = SLOT_WORDS + SLOT.ready;
     while (Atomics.load(pool.control, ready) !== 0) await new Promise((r) => setTimeout(r, 5));
@@ -325,13 +340,11 @@ poolTest(
     Atomics.store(pool.control, ready, 1);
     pool.timeoutMs = 300;
     assert.throws(
-      () => gemmF32(new Float32Array(M * N), a, b, M, N, K),
+      () => product(a, b, M, N, K),
       /worker 1 gave no answer in 0.3 s .*its pool is closed/,
     );
     assert.notEqual(kernelPool(), pool);
     await readyPool(2);
-    const again = new Float32Array(M * N);
-    gemmF32(again, a, b, M, N, K);
-    assert.deepEqual(again, one);
+    assert.deepEqual(product(a, b, M, N, K), one);
   },
 );
