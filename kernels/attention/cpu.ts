@@ -11,8 +11,9 @@
  *
  * `attentionForward`/`attentionBackward` route the four products (QK^T, att V and their
  * backward products) through a `GemmFn` on strided views inside `qkv`, with the softmax in
- * place on `att` and a table-driven `exp` (within 2 ulp of `Math.exp`; on float32 arrays the
- * same steps run in WASM SIMD, kernels/wasm/attention_f32.ts). With `gemmF32` on float32 arrays
+ * place on `att`: on float32 arrays in float32 arithmetic (`softmaxRowF32` of _softmax_f32.ts,
+ * whose steps run in WASM SIMD, kernels/wasm/attention_f32.ts), on float64 arrays (finite-difference
+ * checks) with `Math.exp` in float64. With `gemmF32` on float32 arrays
  * the whole call runs instead as one WASM kernel with the same bits (`attentionForwardF32`/
  * `attentionBackwardF32`, which leave the scratch `datt` untouched); `attentionForwardRef`/
  * `attentionBackwardRef` are plain loops, the readable truth. Host arrays may be float32 or
@@ -22,10 +23,10 @@ import { type FloatArray, type GemmFn, gemmRef } from "../gemm/cpu.ts";
 import {
   attentionBackwardF32,
   attentionForwardF32,
-  type ExpTables,
   fusedAttentionFits,
   softmaxRowsF32,
 } from "../wasm/attention_f32.ts";
+import { softmaxRowF32 } from "./_softmax_f32.ts";
 import { gemmF32 } from "../wasm/gemm_f32.ts";
 
 // ----------------------------------------------------------------------------------------------
@@ -157,7 +158,7 @@ export function attentionForward(
     fusedAttentionFits(T, C, NH)
   ) {
     // the same bits in one kernel call: no packing of the many small per-head products
-    attentionForwardF32(out, att, qkv, keyMask, B, T, C, NH, EXP_TABLES);
+    attentionForwardF32(out, att, qkv, keyMask, B, T, C, NH);
     return;
   }
   const HS = C / NH, C3 = 3 * C, scale = 1 / Math.sqrt(HS);
@@ -180,8 +181,8 @@ export function attentionForward(
       strideC: T * T,
     });
     if (att instanceof Float32Array && (keyMask === null || keyMask instanceof Float32Array)) {
-      // the same steps in WASM SIMD, two keys at a time
-      softmaxRowsF32(att, a0, NH * T, keyMask, b * T, T, EXP_TABLES);
+      // the same steps in WASM SIMD, four keys at a time
+      softmaxRowsF32(att, a0, NH * T, keyMask, b * T, T);
     } else {
       for (let r = 0; r < NH * T; r++) softmaxRow(att, a0 + r * T, p, keyMask, b * T, T);
     }
@@ -322,8 +323,8 @@ function rowScratch(T: number): Float64Array {
 
 /**
  * Softmax of the scores `x[o .. o+T)` in place, keys with `mask[m + s] === 0` getting exactly 0
- * (a row with every key masked becomes all zeros); `p (T)` is scratch. Same float64 steps as
- * `normalizeRow`, with the table exp below for `Math.exp`.
+ * (a row with every key masked becomes all zeros); `p (T)` is scratch. Float32 arrays take the
+ * float32 steps of the WASM kernel (`softmaxRowF32`), float64 ones those of `normalizeRow`.
  */
 function softmaxRow(
   x: FloatArray,
@@ -334,34 +335,13 @@ function softmaxRow(
   T: number,
 ): void {
   const max = rowMax(x, o, mask, m, T);
-  if (max === -Infinity) {
-    for (let s = 0; s < T; s++) x[o + s] = 0;
+  if (x instanceof Float32Array) {
+    softmaxRowF32(x, o, max, mask, m, T);
     return;
   }
-  let sum = 0;
-  for (let s = 0; s < T; s++) {
-    // exp(d), d = x - max <= 0, by the tables below, written out here: as a call it was not
-    // always inlined, which doubled the cost of the row
-    const d = x[o + s] - max;
-    let e = 0; // masked keys, and d below -745 (exp under the smallest subnormal)
-    if (mask === null || mask[m + s] !== 0) {
-      if (d > -745) {
-        // Math.round(d * EXP_INV) for d <= 0 (up to the sign of a zero k, which the steps below
-        // never see); Math.round compiles to a data-dependent branch that mispredicts half the time
-        const k = Math.floor(d * EXP_INV + 0.5);
-        const r = d - k * EXP_HI - k * EXP_LO;
-        const q = 1 + r * (1 + r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120)))));
-        const ki = k | 0;
-        e = EXP_POW2[0 - (ki >> 6)] * (EXP_FRAC[ki & 63] * q); // 0 - m: never the index -0
-      } else if (d !== d) {
-        e = d; // NaN scores poison the row, as with Math.exp
-      }
-    }
-    p[s] = e;
-    sum += e;
-  }
-  const inv = 1 / sum;
-  for (let s = 0; s < T; s++) x[o + s] = p[s] * inv;
+  for (let s = 0; s < T; s++) p[s] = mask === null || mask[m + s] !== 0 ? x[o + s] : -Infinity;
+  normalizeRow(p, max, T);
+  for (let s = 0; s < T; s++) x[o + s] = p[s];
 }
 
 /**
@@ -388,34 +368,3 @@ function rowMax(x: FloatArray, o: number, mask: FloatArray | null, m: number, T:
   }
   return odd > even ? odd : even;
 }
-
-// The softmax's exp(d), d <= 0, as 2^(k/64) exp(r): d = k ln2/64 + r with |r| <= ln2/128, exp(r)
-// by its degree-5 Taylor polynomial (remainder < 4e-17 relative), 2^(k/64) = 2^(k>>6)
-// 2^((k&63)/64) from two tables. Within 2 ulp of Math.exp (checked down to d = -740), a few
-// times faster, and fixed arithmetic (deterministic).
-const EXP_N = 64;
-const EXP_INV = EXP_N / Math.LN2;
-/**
- * ln2/64 = EXP_HI + EXP_LO, split so that `k * EXP_HI` is exact for |k| < 2^19 (x > -8000);
- * EXP_LO carries ln2's digits beyond the double `Math.LN2` (ln2 - Math.LN2 = 2.3190468e-17).
- */
-const EXP_HI = Math.round((Math.LN2 / EXP_N) * 2 ** 40) / 2 ** 40;
-const EXP_LO = (Math.LN2 - EXP_N * EXP_HI + 2.3190468138462996e-17) / EXP_N;
-/** 2^(j/64) for j < 64. */
-const EXP_FRAC = Float64Array.from({ length: EXP_N }, (_, j) => 2 ** (j / EXP_N));
-/** 2^-n for n <= 1075 (exact powers of two, down through the subnormals to 0). */
-const EXP_POW2 = (() => {
-  const t = new Float64Array(1076);
-  t[0] = 1;
-  for (let n = 1; n < t.length; n++) t[n] = t[n - 1] / 2;
-  return t;
-})();
-
-/** The tables and constants above, for the WASM softmax (kernels/wasm/attention_f32.ts). */
-const EXP_TABLES: ExpTables = {
-  inv: EXP_INV,
-  hi: EXP_HI,
-  lo: EXP_LO,
-  frac: EXP_FRAC,
-  pow2: EXP_POW2,
-};

@@ -12,33 +12,18 @@ import { JobLayout } from "./_control_block.ts";
 /** Exports of kernels/wasm/attention.wat; addresses in bytes. */
 export interface AttentionExports {
   memory: WebAssembly.Memory;
-  softmaxRows(
-    x: number,
-    rows: number,
-    T: number,
-    mask: number,
-    p: number,
-    tab: number,
-    inv: number,
-    hi: number,
-    lo: number,
-  ): void;
+  softmaxRows(x: number, rows: number, T: number, mask: number): void;
   attentionForward(
     qkv: number,
     att: number,
     out: number,
     mask: number,
     kt: number,
-    p: number,
-    tab: number,
     B: number,
     T: number,
     C: number,
     NH: number,
     alpha: number,
-    inv: number,
-    hi: number,
-    lo: number,
   ): void;
   attentionBackward(
     qkv: number,
@@ -79,7 +64,7 @@ export function growAttentionMemory(bytes: number): void {
 
 /**
  * A whole attention call staged in the memory (byte addresses of batch entry 0), split by batch
- * entry: part p uses the scratch at `kt0`/`p0` + p * `scratchBytes`.
+ * entry: part p uses the scratch at `kt0` + p * `scratchBytes`.
  */
 export interface AttentionJob {
   /** Both directions: qkv (B, T, 3C) and the probabilities att (B, NH, T, T). */
@@ -93,42 +78,34 @@ export interface AttentionJob {
   dqkv: number;
   datt: number;
   kt0: number;
-  p0: number;
   scratchBytes: number;
   T: number;
   C: number;
   NH: number;
-  /** Scale of the scores, and the softmax's exp constants (forward). */
+  /** Scale of the scores. */
   alpha: number;
-  inv: number;
-  hi: number;
-  lo: number;
 }
 
 /** How an `AttentionJob` travels to the workers. */
-export const ATTENTION_JOB: JobLayout<
-  Exclude<keyof AttentionJob, "alpha" | "inv" | "hi" | "lo">,
-  never,
-  "alpha" | "inv" | "hi" | "lo"
-> = new JobLayout(
-  [
-    "qkv",
-    "att",
-    "out",
-    "mask",
-    "dout",
-    "dqkv",
-    "datt",
-    "kt0",
-    "p0",
-    "scratchBytes",
-    "T",
-    "C",
-    "NH",
-  ],
-  [],
-  ["alpha", "inv", "hi", "lo"],
-);
+export const ATTENTION_JOB: JobLayout<Exclude<keyof AttentionJob, "alpha">, never, "alpha"> =
+  new JobLayout(
+    [
+      "qkv",
+      "att",
+      "out",
+      "mask",
+      "dout",
+      "dqkv",
+      "datt",
+      "kt0",
+      "scratchBytes",
+      "T",
+      "C",
+      "NH",
+    ],
+    [],
+    ["alpha"],
+  );
 
 /** Forward (`backward` false) or backward of batch entries [b0, b1) of `job`, as part `part`. */
 export function attentionPart(
@@ -164,16 +141,11 @@ export function attentionPart(
       job.out + rowOut,
       job.mask + b0 * (T + 4) * 4,
       kt,
-      job.p0 + part * job.scratchBytes,
-      0,
       b1 - b0,
       T,
       C,
       NH,
       job.alpha,
-      job.inv,
-      job.hi,
-      job.lo,
     );
   }
 }

@@ -1,29 +1,25 @@
-;; Attention kernels, WebAssembly SIMD: the masked row softmax of the attention (`softmaxRow` in
-;; kernels/attention/cpu.ts, with the same float64 steps per element), and whole attention calls
-;; (`attentionForward`/`attentionBackward` below: every product of every batch entry and head
+;; Attention kernels, WebAssembly SIMD: the masked row softmax of the attention (`softmaxRowF32` in
+;; kernels/attention/_softmax_f32.ts, with the same float32 steps per element), and whole attention
+;; calls (`attentionForward`/`attentionBackward` below: every product of every batch entry and head
 ;; from operands copied once into this memory, with the bits of the per-product GEMM path).
 ;;
 ;; Source of kernels/wasm/attention_wasm.ts, which `deno task build-wasm` (tools/build_wasm.ts)
 ;; regenerates with wabt; tests/kernels/wasm_modules_test.ts checks that the two agree.
 ;;
-;; The softmax:
-;; Per row of T scores x (keys with mask 0 excluded):
+;; The softmax, per row of T scores x (keys with mask 0 excluded), four keys at a time:
 ;;   max = the largest unmasked score (NaN never wins: `max < v ? v : max`, which is f32x4.pmax);
 ;;   every key masked: the row becomes zeros; otherwise
-;;   e_s = exp(x_s - max) by the host's table exp (0 for masked keys, and below -745; NaN stays),
-;;   sum = e_0 + e_1 + ... in that order (float64, one add at a time, as the host),
-;;   x_s = e_s * (1 / sum) rounded to float32.
-;; The exp works on two keys at a time (f64x2): d = x - max, k = floor(d * inv + 0.5) (the host's
-;; rounding for d <= 0), r = d - k hi - k lo, q = the degree-5 Taylor polynomial of exp(r)
-;; (Horner, plain mul then add), e = pow2[-(k >> 6)] * (frac[k & 63] * q), the two table entries
-;; loaded per lane; the integer k comes out of the low word of k + 1.5 * 2^52 (exact for
-;; |k| < 2^31). Lanes whose key is masked or whose d is not above -745 compute with d = 0
-;; (in-range table indices) and are then replaced by 0, or by d when d is NaN. Where two NaNs can
-;; meet (the sum, the final product) the operands are in the order the host's optimised code puts
-;; them, which x86 follows for the sign of the NaN result.
+;;   e_s = exp(x_s - max) by the float32 exp of _softmax_f32.ts (0 for masked keys and for
+;;         d = x - max below -87.5; NaN stays NaN): k = floor(d log2e + 1/2),
+;;         r = (d - k ln2hi) - k ln2lo, q = 1 + (r + r^2 g(r)) with g the degree-4 polynomial
+;;         (Horner), e = q * 2^k, the power built from the bits of k + 127 + 1.5 2^23;
+;;   four running sums in the lanes: lane j adds e_s for s = j (mod 4), the keys past T adding +0;
+;;   sum = (lane 0 + lane 1) + (lane 2 + lane 3);
+;;   x_s = e_s * (1 / sum), every operation a float32 one.
+;; The constants below are _softmax_f32.ts's, written as float32 hex literals.
 ;;
-;; Memory layout (byte addresses from the host): the row scores, the (T) mask of the row's keys,
-;; a (T) float64 scratch, and the tables: frac (64 float64) then pow2 (1076 float64).
+;; Memory layout (byte addresses from the host): the row scores, then the mask of the row's keys
+;; (T floats followed by at least 3 zeros, which the last block of a row reads).
 ;;
 ;; The memory is imported and shared: worker threads (kernels/wasm/pool.ts) run their own
 ;; instances of this module on the same memory, each on its own batch entries and scratch.
@@ -33,16 +29,18 @@
 
   ;; Largest unmasked score of the row x (T floats), -inf when all are masked.
   (func $rowMax (param $x i32) (param $mask i32) (param $T i32) (result f32)
-    (local $s i32) (local $m v128) (local $v v128) (local $max f32) (local $e f32)
-    (local.set $m (v128.const f32x4 -inf -inf -inf -inf))
+    (local $s i32) (local $m v128) (local $v v128) (local $max f32) (local $e f32) (local $ninf v128)
+    (local $zero v128) ;; +0 in every lane, as every local starts
+    (local.set $ninf (v128.const f32x4 -inf -inf -inf -inf))
+    (local.set $m (local.get $ninf))
     (block $vdone
       (loop $v4
         (br_if $vdone (i32.gt_u (i32.add (local.get $s) (i32.const 4)) (local.get $T)))
         (local.set $v (v128.load (i32.add (local.get $x) (i32.shl (local.get $s) (i32.const 2)))))
         ;; masked keys (mask == 0) read as -inf, which never wins
-        (local.set $v (v128.bitselect (v128.const f32x4 -inf -inf -inf -inf) (local.get $v)
+        (local.set $v (v128.bitselect (local.get $ninf) (local.get $v)
           (f32x4.eq (v128.load (i32.add (local.get $mask) (i32.shl (local.get $s) (i32.const 2))))
-            (v128.const f32x4 0 0 0 0))))
+            (local.get $zero))))
         (local.set $m (f32x4.pmax (local.get $m) (local.get $v)))
         (local.set $s (i32.add (local.get $s) (i32.const 4)))
         (br $v4)))
@@ -69,16 +67,28 @@
   )
 
   ;; Softmax of `rows` rows of T scores at $x (row stride T floats) in place, all with the key mask
-  ;; at $mask (T floats, 0 = masked); $p: (T + 1) float64 scratch; $tab: the exp tables;
-  ;; $inv, $hi, $lo: the host's EXP_INV, EXP_HI, EXP_LO.
+  ;; at $mask (T floats then at least 3 zeros, 0 = masked).
   (func $softmaxRows (export "softmaxRows")
-    (param $x i32) (param $rows i32) (param $T i32) (param $mask i32) (param $p i32)
-    (param $tab i32)
-    (param $inv f64) (param $hi f64) (param $lo f64)
-    (local $row i32) (local $s i32) (local $max f32) (local $maxv v128) (local $sum f64)
-    (local $e v128) (local $valid v128) (local $xs i32) (local $ps i32) (local $invsum v128)
-    (local $dd v128) (local $ok v128) (local $k v128) (local $r v128) (local $q v128)
-    (local $ki v128) (local $fi v128) (local $pi v128)
+    (param $x i32) (param $rows i32) (param $T i32) (param $mask i32)
+    (local $row i32) (local $s i32) (local $at i32) (local $tail i32) (local $max f32)
+    (local $maxv v128) (local $valid v128) (local $d v128) (local $k v128) (local $r v128)
+    (local $g v128) (local $e v128) (local $acc v128) (local $inv v128)
+    ;; the constants, splat once: V8 materialises a v128.const at every use, inside the loop
+    (local $k_log2e v128) (local $k_half v128) (local $k_c1 v128) (local $k_c2 v128)
+    (local $k_g4 v128) (local $k_g3 v128) (local $k_g2 v128) (local $k_g1 v128)
+    (local $k_one v128) (local $k_magic v128) (local $k_dmin v128)
+    (local.set $k_log2e (v128.const f32x4 0x1.715476p0 0x1.715476p0 0x1.715476p0 0x1.715476p0))
+    (local.set $k_half (v128.const f32x4 0.5 0.5 0.5 0.5))
+    (local.set $k_c1 (v128.const f32x4 0x1.63p-1 0x1.63p-1 0x1.63p-1 0x1.63p-1))
+    (local.set $k_c2 (v128.const f32x4 -0x1.bd0106p-13 -0x1.bd0106p-13 -0x1.bd0106p-13 -0x1.bd0106p-13))
+    (local.set $k_g4 (v128.const f32x4 0x1.6d10fcp-10 0x1.6d10fcp-10 0x1.6d10fcp-10 0x1.6d10fcp-10))
+    (local.set $k_g3 (v128.const f32x4 0x1.120b62p-7 0x1.120b62p-7 0x1.120b62p-7 0x1.120b62p-7))
+    (local.set $k_g2 (v128.const f32x4 0x1.55551ap-5 0x1.55551ap-5 0x1.55551ap-5 0x1.55551ap-5))
+    (local.set $k_g1 (v128.const f32x4 0x1.5554dep-3 0x1.5554dep-3 0x1.5554dep-3 0x1.5554dep-3))
+    (local.set $k_one (v128.const f32x4 1 1 1 1))
+    (local.set $k_magic (v128.const f32x4 12583039 12583039 12583039 12583039))
+    (local.set $k_dmin (v128.const f32x4 -87.5 -87.5 -87.5 -87.5))
+    (local.set $tail (i32.and (local.get $T) (i32.const 3)))
     (block $rowsDone
       (loop $rowLoop
         (br_if $rowsDone (i32.ge_u (local.get $row) (local.get $rows)))
@@ -95,93 +105,77 @@
                 (local.set $s (i32.add (local.get $s) (i32.const 1)))
                 (br $z))))
           (else
-            (local.set $maxv (f64x2.splat (f64.promote_f32 (local.get $max))))
-            (local.set $sum (f64.const 0))
-            ;; two keys at a time; an odd last key goes through lane 0 of a pair whose lane 1
-            ;; reads past the row (harmless: masked off, never stored or summed)
+            (local.set $maxv (f32x4.splat (local.get $max)))
+            (local.set $acc (v128.const f32x4 0 0 0 0))
+            ;; e in place, four keys at a time; a last partial block reads past the row (the next
+            ;; row's scores, masked off by the mask's zeros) and stores only the row's lanes
             (local.set $s (i32.const 0))
             (block $edone
               (loop $ex
                 (br_if $edone (i32.ge_u (local.get $s) (local.get $T)))
-                (local.set $xs (i32.shl (local.get $s) (i32.const 2)))
-                (local.set $ps (i32.add (local.get $p) (i32.shl (local.get $s) (i32.const 3))))
-                ;; valid: mask != 0, widened to 64-bit lanes
-                (local.set $valid (i64x2.extend_low_i32x4_s (f32x4.ne
-                  (v128.load64_zero (i32.add (local.get $mask) (local.get $xs)))
-                  (v128.const f32x4 0 0 0 0))))
-                ;; two masked keys (padded frames): e = +0 for both, stored; adding +0 leaves the
-                ;; sum as it is (never -0: it starts at +0 and every e is +0 or above, or NaN)
+                (local.set $at (i32.shl (local.get $s) (i32.const 2)))
+                (local.set $valid (f32x4.ne (v128.load (i32.add (local.get $mask) (local.get $at)))
+                  (v128.const f32x4 0 0 0 0)))
+                ;; four masked keys (padded frames): e = +0 for all, which adds nothing to a sum
+                ;; that is never -0
+                (local.set $e (v128.const f32x4 0 0 0 0))
                 (if (v128.any_true (local.get $valid))
                   (then
-                    (local.set $dd (f64x2.sub
-                        (f64x2.promote_low_f32x4
-                          (v128.load64_zero (i32.add (local.get $x) (local.get $xs))))
-                        (local.get $maxv)))
-                    (local.set $ok (v128.and (local.get $valid)
-                      (f64x2.gt (local.get $dd) (v128.const f64x2 -745 -745))))
-                    (local.set $r (v128.and (local.get $dd) (local.get $ok))) ;; d, or +0 where not ok
-                    (local.set $k (f64x2.floor (f64x2.add
-                      (f64x2.mul (local.get $r) (f64x2.splat (local.get $inv)))
-                      (v128.const f64x2 0.5 0.5))))
-                    (local.set $r (f64x2.sub
-                      (f64x2.sub (local.get $r) (f64x2.mul (local.get $k) (f64x2.splat (local.get $hi))))
-                      (f64x2.mul (local.get $k) (f64x2.splat (local.get $lo)))))
-                    ;; q = 1 + r (1 + r (1/2 + r (1/6 + r (1/24 + r (1/120)))))
-                    (local.set $q (f64x2.add (v128.const f64x2 0x1.5555555555555p-5 0x1.5555555555555p-5)
-                      (f64x2.mul (local.get $r)
-                        (v128.const f64x2 0x1.1111111111111p-7 0x1.1111111111111p-7))))
-                    (local.set $q (f64x2.add (v128.const f64x2 0x1.5555555555555p-3 0x1.5555555555555p-3)
-                      (f64x2.mul (local.get $r) (local.get $q))))
-                    (local.set $q (f64x2.add (v128.const f64x2 0.5 0.5)
-                      (f64x2.mul (local.get $r) (local.get $q))))
-                    (local.set $q (f64x2.add (v128.const f64x2 1 1) (f64x2.mul (local.get $r) (local.get $q))))
-                    (local.set $q (f64x2.add (v128.const f64x2 1 1) (f64x2.mul (local.get $r) (local.get $q))))
-                    ;; table offsets (bytes) in the low word of each lane: frac k & 63, pow2 -(k >> 6)
-                    (local.set $ki (f64x2.add (local.get $k) (v128.const f64x2 0x1.8p52 0x1.8p52)))
-                    (local.set $fi (i32x4.shl (v128.and (local.get $ki) (v128.const i32x4 63 63 63 63))
-                      (i32.const 3)))
-                    (local.set $pi (i32x4.shl
-                      (i32x4.sub (v128.const i32x4 0 0 0 0) (i32x4.shr_s (local.get $ki) (i32.const 6)))
-                      (i32.const 3)))
-                    ;; e = pow2[..] * (frac[..] * q); frac at $tab, pow2 at $tab + 512
-                    (local.set $e (f64x2.mul
-                      (v128.load64_lane 1 (i32.add (local.get $tab) (i32x4.extract_lane 2 (local.get $fi)))
-                        (v128.load64_zero (i32.add (local.get $tab) (i32x4.extract_lane 0 (local.get $fi)))))
-                      (local.get $q)))
-                    (local.set $e (f64x2.mul
-                      (v128.load64_lane offset=512 1
-                        (i32.add (local.get $tab) (i32x4.extract_lane 2 (local.get $pi)))
-                        (v128.load64_zero offset=512
-                          (i32.add (local.get $tab) (i32x4.extract_lane 0 (local.get $pi)))))
-                      (local.get $e)))
-                    ;; not ok: 0, or d itself where the key is unmasked and d is NaN
-                    (local.set $e (v128.bitselect (local.get $e)
-                      (v128.and (local.get $dd)
-                        (v128.and (local.get $valid) (f64x2.ne (local.get $dd) (local.get $dd))))
-                      (local.get $ok)))
-                    (v128.store (local.get $ps) (local.get $e))
-                    (local.set $sum (f64.add (f64x2.extract_lane 0 (local.get $e)) (local.get $sum)))
-                    (if (i32.lt_u (i32.add (local.get $s) (i32.const 1)) (local.get $T))
-                      (then (local.set $sum
-                        (f64.add (f64x2.extract_lane 1 (local.get $e)) (local.get $sum))))))
-                  (else (v128.store (local.get $ps) (v128.const i64x2 0 0))))
-                (local.set $s (i32.add (local.get $s) (i32.const 2)))
+                    (local.set $d (f32x4.sub (v128.load (i32.add (local.get $x) (local.get $at)))
+                      (local.get $maxv)))
+                    (local.set $k (f32x4.floor (f32x4.add
+                      (f32x4.mul (local.get $d) (local.get $k_log2e))
+                      (local.get $k_half))))
+                    (local.set $r (f32x4.sub
+                      (f32x4.sub (local.get $d)
+                        (f32x4.mul (local.get $k) (local.get $k_c1)))
+                      (f32x4.mul (local.get $k)
+                        (local.get $k_c2))))
+                    (local.set $g (f32x4.add
+                      (f32x4.mul (local.get $k_g4)
+                        (local.get $r))
+                      (local.get $k_g3)))
+                    (local.set $g (f32x4.add (f32x4.mul (local.get $g) (local.get $r))
+                      (local.get $k_g2)))
+                    (local.set $g (f32x4.add (f32x4.mul (local.get $g) (local.get $r))
+                      (local.get $k_g1)))
+                    (local.set $g (f32x4.add (f32x4.mul (local.get $g) (local.get $r))
+                      (local.get $k_half)))
+                    ;; e = (1 + (r + r^2 g)) 2^k
+                    (local.set $e (f32x4.mul
+                      (f32x4.add (local.get $k_one) (f32x4.add (local.get $r)
+                        (f32x4.mul (f32x4.mul (local.get $r) (local.get $r)) (local.get $g))))
+                      ;; 2^k: k + 1.5 2^23 + 127 holds k + 127 (1 to 127 wherever d >= -87.5) in
+                      ;; its low mantissa bits, which the shift moves to the exponent
+                      (i32x4.shl (f32x4.add (local.get $k)
+                        (local.get $k_magic)) (i32.const 23))))
+                    ;; 0 for masked keys and d < -87.5 (NaN fails the test and stays)
+                    (local.set $e (v128.and (local.get $e) (v128.andnot (local.get $valid)
+                      (f32x4.lt (local.get $d) (local.get $k_dmin)))))))
+                (if (i32.le_u (i32.add (local.get $s) (i32.const 4)) (local.get $T))
+                  (then (v128.store (i32.add (local.get $x) (local.get $at)) (local.get $e)))
+                  (else (call $storeRow (i32.add (local.get $x) (local.get $at)) (local.get $e)
+                    (local.get $e) (local.get $tail))))
+                (local.set $acc (f32x4.add (local.get $acc) (local.get $e)))
+                (local.set $s (i32.add (local.get $s) (i32.const 4)))
                 (br $ex)))
-            ;; x = e * (1 / sum), two at a time, then an odd last one
-            (local.set $invsum (f64x2.splat (f64.div (f64.const 1) (local.get $sum))))
+            ;; x = e * (1 / sum), the sum of the lanes' sums in a fixed order
+            (local.set $inv (f32x4.splat (f32.div (f32.const 1) (f32.add
+              (f32.add (f32x4.extract_lane 0 (local.get $acc)) (f32x4.extract_lane 1 (local.get $acc)))
+              (f32.add (f32x4.extract_lane 2 (local.get $acc)) (f32x4.extract_lane 3 (local.get $acc)))))))
             (local.set $s (i32.const 0))
             (block $ndone
               (loop $nl
-                (br_if $ndone (i32.gt_u (i32.add (local.get $s) (i32.const 2)) (local.get $T)))
-                (v128.store64_lane 0 (i32.add (local.get $x) (i32.shl (local.get $s) (i32.const 2)))
-                  (f32x4.demote_f64x2_zero (f64x2.mul (local.get $invsum)
-                    (v128.load (i32.add (local.get $p) (i32.shl (local.get $s) (i32.const 3)))))))
-                (local.set $s (i32.add (local.get $s) (i32.const 2)))
+                (br_if $ndone (i32.gt_u (i32.add (local.get $s) (i32.const 4)) (local.get $T)))
+                (local.set $at (i32.add (local.get $x) (i32.shl (local.get $s) (i32.const 2))))
+                (v128.store (local.get $at) (f32x4.mul (v128.load (local.get $at)) (local.get $inv)))
+                (local.set $s (i32.add (local.get $s) (i32.const 4)))
                 (br $nl)))
-            (if (i32.lt_u (local.get $s) (local.get $T))
-              (then (f32.store (i32.add (local.get $x) (i32.shl (local.get $s) (i32.const 2)))
-                (f32.demote_f64 (f64.mul (f64x2.extract_lane 0 (local.get $invsum))
-                  (f64.load (i32.add (local.get $p) (i32.shl (local.get $s) (i32.const 3)))))))))))
+            (if (local.get $tail)
+              (then
+                (local.set $at (i32.add (local.get $x) (i32.shl (local.get $s) (i32.const 2))))
+                (local.set $e (f32x4.mul (v128.load (local.get $at)) (local.get $inv)))
+                (call $storeRow (local.get $at) (local.get $e) (local.get $e) (local.get $tail))))))
         (local.set $x (i32.add (local.get $x) (i32.shl (local.get $T) (i32.const 2))))
         (local.set $row (i32.add (local.get $row) (i32.const 1)))
         (br $rowLoop)))
@@ -541,14 +535,11 @@
   )
 
   ;; Forward of a whole call: qkv (B, T, 3C), att (B, NH, T, T), out (B, T, C); $mask: (B, T + 4)
-  ;; key masks, zero past T; $kt: (HS, Tp) scratch, Tp = T rounded up to 8; $p, $tab, $inv, $hi,
-  ;; $lo: as `softmaxRows`. Per (b, h): att = softmax(alpha Q K^T) with K^T staged in $kt, then
-  ;; out = att V. HS a multiple of 8.
+  ;; key masks, zero past T; $kt: (HS, Tp) scratch, Tp = T rounded up to 8. Per (b, h):
+  ;; att = softmax(alpha Q K^T) with K^T staged in $kt, then out = att V. HS a multiple of 8.
   (func (export "attentionForward")
     (param $qkv i32) (param $att i32) (param $out i32) (param $mask i32) (param $kt i32)
-    (param $p i32) (param $tab i32)
-    (param $B i32) (param $T i32) (param $C i32) (param $NH i32)
-    (param $alpha f64) (param $inv f64) (param $hi f64) (param $lo f64)
+    (param $B i32) (param $T i32) (param $C i32) (param $NH i32) (param $alpha f64)
     (local $b i32) (local $h i32) (local $HS4 i32) (local $ldq i32) (local $ldt i32)
     (local $T4 i32) (local $qb i32) (local $hq i32) (local $ab i32) (local $alphav v128)
     (local $mb i32) (local $nk i32)
@@ -581,8 +572,7 @@
           (local.get $kt) (local.get $ldt) (i32.shr_u (local.get $HS4) (i32.const 2))
           (local.get $ab) (local.get $T4) (local.get $T) (local.get $nk)
           (i32.const 1) (local.get $alphav))
-        (call $softmaxRows (local.get $ab) (local.get $T) (local.get $T) (local.get $mb)
-          (local.get $p) (local.get $tab) (local.get $inv) (local.get $hi) (local.get $lo))
+        (call $softmaxRows (local.get $ab) (local.get $T) (local.get $T) (local.get $mb))
         (call $product (local.get $ab) (local.get $T4) (i32.const 4)
           (i32.add (local.get $hq) (i32.shl (local.get $C) (i32.const 3))) (local.get $ldq)
           (local.get $T)

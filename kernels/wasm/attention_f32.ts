@@ -2,9 +2,8 @@
  * The attention kernels over host Float32Arrays in WASM SIMD (kernels/wasm/attention.wat): the
  * operands are copied into the module's memory, computed there and the results copied back.
  *
- * - `softmaxRowsF32`: rows of scores normalised in place. Every element gets the float64 steps of
- *   `softmaxRow` in kernels/attention/cpu.ts, whose table exp this takes as `ExpTables`, so the
- *   results are the same bits.
+ * - `softmaxRowsF32`: rows of scores normalised in place. Every element gets the float32 steps of
+ *   `softmaxRowF32` in kernels/attention/_softmax_f32.ts, so the results are the same bits.
  * - `attentionForwardF32`/`attentionBackwardF32`: a whole attention call (every batch entry and
  *   head) in one kernel call, with the bits of `attentionForward`/`attentionBackward` through
  *   `gemmF32` (kernels/wasm/gemm_f32.ts): each product element is the float32 sum the GEMM kernel
@@ -21,44 +20,13 @@ import {
 } from "./_attention_instance.ts";
 import { JobKind, type KernelPool, kernelPool } from "./pool.ts";
 
-/** The table exp of the softmax: exp(d) = pow2[-(k >> 6)] * frac[k & 63] * poly(r). */
-export interface ExpTables {
-  /** 64 / ln2: k = round(d * inv). */
-  inv: number;
-  /** ln2/64 = hi + lo: r = d - k hi - k lo. */
-  hi: number;
-  lo: number;
-  /** 2^(j/64), j < 64. */
-  frac: Float64Array;
-  /** 2^-n, n <= 1075. */
-  pow2: Float64Array;
-}
-
-const FRAC_LEN = 64, POW2_LEN = 1076;
-/** Bytes of the tables at address 0: frac, then pow2 (which the kernel reads at frac + 512). */
-const TABLE_BYTES = (FRAC_LEN + POW2_LEN) * 8;
 /** Longest product sum the GEMM forms in one K block (its KC). */
 const MAX_ONE_BLOCK_K = 256;
-
-/** The tables in the memory (the one memory of the process; copied again when others come). */
-let loaded: ExpTables | null = null;
 
 /** The module with at least `bytes` of memory, compiled on first use. */
 function instance(bytes: number): AttentionExports {
   growAttentionMemory(bytes);
   return attentionExports();
-}
-
-/** Copies `tables` to address 0 unless they are there already. */
-function loadTables(buf: ArrayBufferLike, tables: ExpTables): void {
-  if (tables.frac.length !== FRAC_LEN || tables.pow2.length !== POW2_LEN) {
-    throw new RangeError("Cannot run the softmax kernel: exp tables of the wrong size");
-  }
-  if (loaded !== tables) {
-    new Float64Array(buf, 0, FRAC_LEN).set(tables.frac);
-    new Float64Array(buf, FRAC_LEN * 8, POW2_LEN).set(tables.pow2);
-    loaded = tables;
-  }
 }
 
 /** `n` floats rounded up to whole 16-byte blocks, in bytes. */
@@ -67,7 +35,7 @@ const bytes16 = (n: number) => Math.ceil((n * 4) / 16) * 16;
 /**
  * Softmax in place of the `rows` rows of `T` scores at `x[o ..]`, all with the key mask
  * `mask[m .. m+T)` (0 = padded: probability exactly 0; a row with every key masked becomes zeros;
- * null: no mask). The bits of `softmaxRow` of kernels/attention/cpu.ts with these `tables`.
+ * null: no mask). The bits of `softmaxRowF32` of kernels/attention/_softmax_f32.ts.
  */
 export function softmaxRowsF32(
   x: Float32Array, // (rows, T) from o
@@ -76,23 +44,20 @@ export function softmaxRowsF32(
   mask: Float32Array | null, // (T) from m
   m: number,
   T: number,
-  tables: ExpTables,
 ): void {
   if (rows === 0 || T === 0) return;
-  // memory (bytes): tables | mask (T + 4 floats, 0 past T) | p (T + 2 float64) | x (rows*T + 4)
-  // The kernel reads one key past an odd row (lane 1 of the last pair): mask 0 there keeps it out.
-  const maskAt = TABLE_BYTES, pAt = maskAt + (T + 4) * 4;
-  const xAt = pAt + bytes16(2 * (T + 2)), n = rows * T;
+  // memory (bytes): mask (T + 4 floats, 0 past T) | x (rows*T + 4)
+  // The kernel reads up to 3 keys past a row (its last block of four): mask 0 keeps them out.
+  const maskAt = 0, xAt = bytes16(T + 4), n = rows * T;
   const w = instance(xAt + (n + 4) * 4);
   const buf = w.memory.buffer;
-  loadTables(buf, tables);
   const maskF = new Float32Array(buf, maskAt, T + 4); // (T + 4)
   if (mask === null) maskF.fill(1, 0, T);
   else maskF.set(mask.subarray(m, m + T));
   maskF.fill(0, T);
   const xF = new Float32Array(buf, xAt, n); // (rows, T)
   xF.set(x.subarray(o, o + n));
-  w.softmaxRows(xAt, rows, T, maskAt, pAt, 0, tables.inv, tables.hi, tables.lo);
+  w.softmaxRows(xAt, rows, T, maskAt);
   x.set(xF, o);
 }
 
@@ -119,21 +84,17 @@ export function attentionForwardF32(
   T: number,
   C: number,
   NH: number,
-  tables: ExpTables,
 ): void {
   if (B === 0) return;
   const HS = C / NH, Tp = Math.ceil(T / 8) * 8;
   const pool = splitPool(B, T, C), parts = pool === null ? 1 : Math.min(B, pool.threads);
   const nQkv = B * T * 3 * C, nAtt = B * NH * T * T, nOut = B * T * C;
-  // memory (bytes): tables | masks (B, T + 4) | per part: p (T + 2 float64), K^T (HS, Tp) |
-  // qkv | att | out
-  const maskAt = TABLE_BYTES, pAt = maskAt + bytes16(B * (T + 4));
-  const scratchBytes = bytes16(2 * (T + 2)) + bytes16(HS * Tp);
-  const qkvAt = pAt + parts * scratchBytes;
+  // memory (bytes): masks (B, T + 4) | per part: K^T (HS, Tp) | qkv | att | out
+  const maskAt = 0, ktAt = maskAt + bytes16(B * (T + 4)), scratchBytes = bytes16(HS * Tp);
+  const qkvAt = ktAt + parts * scratchBytes;
   const attAt = qkvAt + bytes16(nQkv), outAt = attAt + bytes16(nAtt);
   const w = instance(outAt + nOut * 4);
   const buf = w.memory.buffer;
-  loadTables(buf, tables);
   stageKeyMasks(new Float32Array(buf, maskAt, B * (T + 4)), keyMask, B, T);
   new Float32Array(buf, qkvAt, nQkv).set(qkv.subarray(0, nQkv));
   const job: AttentionJob = {
@@ -144,16 +105,12 @@ export function attentionForwardF32(
     dout: 0,
     dqkv: 0,
     datt: 0,
-    kt0: pAt + bytes16(2 * (T + 2)),
-    p0: pAt,
+    kt0: ktAt,
     scratchBytes,
     T,
     C,
     NH,
     alpha: 1 / Math.sqrt(HS),
-    inv: tables.inv,
-    hi: tables.hi,
-    lo: tables.lo,
   };
   runAttention(w, job, false, B, pool);
   att.set(new Float32Array(buf, attAt, nAtt));
@@ -179,9 +136,8 @@ export function attentionBackwardF32(
   const HS = C / NH, Tp = Math.ceil(T / 8) * 8;
   const pool = splitPool(B, T, C), parts = pool === null ? 1 : Math.min(B, pool.threads);
   const nQkv = B * T * 3 * C, nAtt = B * NH * T * T, nOut = B * T * C;
-  // memory (bytes): tables (unused here) | per part: V^T (HS, Tp) | qkv | att | dout | dqkv |
-  // datt
-  const ktAt = TABLE_BYTES, scratchBytes = bytes16(HS * Tp);
+  // memory (bytes): per part: V^T (HS, Tp) | qkv | att | dout | dqkv | datt
+  const ktAt = 0, scratchBytes = bytes16(HS * Tp);
   const qkvAt = ktAt + parts * scratchBytes, attAt = qkvAt + bytes16(nQkv);
   const doutAt = attAt + bytes16(nAtt), dqkvAt = doutAt + bytes16(nOut);
   const dattAt = dqkvAt + bytes16(nQkv);
@@ -199,15 +155,11 @@ export function attentionBackwardF32(
     dqkv: dqkvAt,
     datt: dattAt,
     kt0: ktAt,
-    p0: 0,
     scratchBytes,
     T,
     C,
     NH,
     alpha: 1 / Math.sqrt(HS),
-    inv: 0,
-    hi: 0,
-    lo: 0,
   };
   runAttention(w, job, true, B, pool);
   dqkv.set(new Float32Array(buf, dqkvAt, nQkv));

@@ -3,6 +3,8 @@ import { attentionForward } from "../../kernels/attention/cpu.ts";
 import { gemmRef } from "../../kernels/gemm/cpu.ts";
 import { Rng } from "../../kernels/rng/philox.ts";
 import { gemmF32 } from "../../kernels/wasm/gemm_f32.ts";
+import { softmaxRowsF32 } from "../../kernels/wasm/attention_f32.ts";
+import { EXP_F32_MIN_D, expF32, softmaxRowF32 } from "../../kernels/attention/_softmax_f32.ts";
 
 /** Asserts the same bits, any NaN matching any NaN (NaN signs follow the compiler, not IEEE). */
 function assertSameValues(ours: Float32Array, ref: Float32Array, label: string): void {
@@ -52,4 +54,48 @@ Deno.test("the WASM softmax of attentionForward() gives the bits of the host sof
       }
     }
   }
+});
+
+Deno.test("expF32() is within 1.5 ulp of Math.exp over the float32 range it serves", () => {
+  // Every 61st float32 in [-87.5, 0] (about 18 million), from -0 downwards.
+  const bits = new Uint32Array(1), value = new Float32Array(bits.buffer);
+  let worst = 0, within = 0, count = 0;
+  for (let b = 0x80000000;; b += 61) {
+    bits[0] = b;
+    const d = value[0];
+    if (d < EXP_F32_MIN_D) break;
+    const ref = Math.exp(d), ulp = 2 ** Math.max(Math.floor(Math.log2(ref)) - 23, -149);
+    const err = Math.abs(expF32(d) - ref) / ulp;
+    if (err > worst) worst = err;
+    if (err <= 0.5) within++;
+    count++;
+  }
+  assert.ok(count > 1.7e7, `${count} values`);
+  assert.ok(worst <= 1.5, `worst error ${worst} ulp`);
+  assert.ok(within / count > 0.98, `${within} of ${count} correctly rounded`);
+  assert.equal(expF32(0), 1);
+  assert.equal(expF32(-0), 1);
+  assert.equal(expF32(Math.fround(-87.6)), 0);
+  assert.equal(expF32(-Infinity), 0);
+  assert.ok(Number.isNaN(expF32(NaN)));
+});
+
+Deno.test("the WASM softmax takes the host's float32 exp at every exponent", () => {
+  // Rows of 67 keys: key 0 scores 0 (the maximum), the others d = -0 down past -87.5 on a
+  // geometric sweep, so that p_s = e_s / sum compares the two exps (and the lane sums) key by key.
+  const T = 67, rows = 3000, x = new Float32Array(rows * T);
+  let d = 1e-7;
+  for (let r = 0; r < rows; r++) {
+    for (let s = 1; s < T; s++) {
+      x[r * T + s] = -d;
+      d = d >= 95 ? 1e-7 * (1 + s / T) : d * 1.0021;
+    }
+  }
+  const mask = new Float32Array(T).fill(1);
+  const wasm = x.slice(), host = x.slice();
+  softmaxRowsF32(wasm, 0, rows, mask, 0, T);
+  for (let r = 0; r < rows; r++) softmaxRowF32(host, r * T, 0, mask, 0, T);
+  assertSameValues(wasm, host, "probabilities");
+  assert.ok(wasm.some((p) => p > 0 && p < 1e-37), "exps near the smallest normal");
+  assert.ok(wasm.some((p, i) => p === 0 && x[i] > -87.6 && x[i] < -87.5), "cut below -87.5");
 });
