@@ -5,11 +5,11 @@
  * `model.pt` (`{'model','model_avg'}` as MDM saves with EMA), `args.json` (MDM's fields plus
  * `text_featurizer`), and `build.json` (settings, final loss, SHA-256 of model.pt).
  *
- *   deno task build-mini-mdm            # train (about 20-25 minutes on 2 cores)
+ *   deno task build-mini-mdm            # train (about 14 minutes on one core)
  *   deno task build-mini-mdm --check    # rebuild in a temp folder, compare SHA-256 (same machine)
  * @module
  */
-import { join } from "node:path";
+import { isAbsolute, join, relative } from "node:path";
 import { createCpuBackend } from "../../kernels/cpu_backend.ts";
 import { pretrainMdm } from "../../train/pretrain/pretrain_mdm.ts";
 import type { TextFeaturizer } from "../../train/pretrain/text_featurizer.ts";
@@ -65,6 +65,25 @@ export async function precomputedFeaturizer(
   };
 }
 
+/** The repository root, which the shipped args.json's paths are relative to. */
+const REPO_ROOT = new URL("../../", import.meta.url).pathname;
+
+/**
+ * The pretraining's args.json with `data_dir` and `save_dir` given relative to the repository
+ * root where they lie inside it (the run's own paths are a temporary folder and this machine's
+ * checkout), so that the shipped file says the same on every machine.
+ */
+export function shippedArgsJson(args: Uint8Array, dataDir: string, outDir: string): Uint8Array {
+  const inRepo = (path: string) => {
+    const rel = relative(REPO_ROOT, path);
+    return rel.startsWith("..") || isAbsolute(rel) ? path : rel;
+  };
+  const json = JSON.parse(new TextDecoder().decode(args));
+  json.data_dir = inRepo(dataDir);
+  json.save_dir = inRepo(outDir);
+  return new TextEncoder().encode(JSON.stringify(json, null, 4) + "\n");
+}
+
 /** Trains the mini MDM into `outDir`; returns the SHA-256 of model.pt. */
 export async function buildMiniMdm(
   opts: { dataDir: string; textDir: string; outDir: string; log?: (l: string) => void },
@@ -98,7 +117,10 @@ export async function buildMiniMdm(
   for (
     const [name, data] of [
       ["model.pt", model],
-      ["args.json", await Deno.readFile(join(work, "args.json"))],
+      [
+        "args.json",
+        shippedArgsJson(await Deno.readFile(join(work, "args.json")), opts.dataDir, opts.outDir),
+      ],
       ["build.json", new TextEncoder().encode(JSON.stringify(build, null, 2) + "\n")],
     ] as const
   ) {
@@ -112,10 +134,9 @@ export async function buildMiniMdm(
 
 if (import.meta.main) {
   const check = Deno.args.includes("--check");
-  const root = new URL("../../", import.meta.url).pathname;
-  const dataDir = join(root, "datasets/mini_cache/humanml");
-  const textDir = join(root, "assets/mini/text");
-  const shipped = join(root, "assets/mini/mdm");
+  const dataDir = join(REPO_ROOT, "datasets/mini_cache/humanml");
+  const textDir = join(REPO_ROOT, "assets/mini/text");
+  const shipped = join(REPO_ROOT, "assets/mini/mdm");
   const outDir = check ? await Deno.makeTempDir({ prefix: "mini-mdm-check-" }) : shipped;
   const hash = await buildMiniMdm({ dataDir, textDir, outDir, log: (l) => console.log(l) });
   if (check) {

@@ -4,6 +4,7 @@ import { createCpuBackend } from "../../kernels/cpu_backend.ts";
 import { sha256Hex } from "../../models/mini/build_mini_models.ts";
 import type { MiniBuildRecord } from "../../models/mini/config.ts";
 import { loadMiniEncoder, loadMiniTextFeaturizer } from "../../models/mini/mini_encoder.ts";
+import { shippedArgsJson } from "../../models/mini/build_mini_mdm.ts";
 import { retrievalCheck } from "../../models/mini/retrieval_check.ts";
 import { hasTorch, runPython, tempDir } from "../_util.ts";
 
@@ -86,4 +87,19 @@ Deno.test({
 
 globalThis.addEventListener("unload", () => {
   Deno.removeSync(data.path, { recursive: true });
+});
+
+Deno.test("the shipped mini MDM matches its build.json hash; its args.json names repository folders", async () => {
+  const rec = JSON.parse(await Deno.readTextFile(`${ASSETS}mdm/build.json`));
+  assert.equal(sha256Hex(await Deno.readFile(`${ASSETS}mdm/model.pt`)), rec.sha256["model.pt"]);
+  const args = JSON.parse(await Deno.readTextFile(`${ASSETS}mdm/args.json`));
+  assert.equal(args.data_dir, "datasets/mini_cache/humanml");
+  assert.equal(args.save_dir, "assets/mini/mdm");
+  // a folder outside the repository (a --check rebuild's temp folder) is kept as it is
+  const raw = new TextEncoder().encode(JSON.stringify({ data_dir: "/x", save_dir: "/y" }));
+  const repo = new URL("../../", import.meta.url).pathname;
+  const out = JSON.parse(
+    new TextDecoder().decode(shippedArgsJson(raw, `${repo}datasets/d`, "/tmp/check")),
+  );
+  assert.deepEqual(out, { data_dir: "datasets/d", save_dir: "/tmp/check" });
 });
