@@ -16,6 +16,13 @@ export interface SymmetricEigen {
 
 /** Limit on QL sweeps per eigenvalue; convergence is cubic, so 60 is never hit by sane input. */
 const MAX_SWEEPS = 60;
+/**
+ * Sweeps after which an off-diagonal also counts as negligible against the matrix's norm. Full-rank
+ * covariances converge on the local test within 6 sweeps (FID sizes, measured); a rank-deficient
+ * one (fewer samples than dimensions) never does: its null-space entries are rounding noise of the
+ * large eigenvalues' scale, which the local test measures against themselves.
+ */
+const LOCAL_SWEEPS = 10;
 
 /**
  * Eigendecomposition of the symmetric matrix `a` (n, n), row-major, read only (it is copied).
@@ -163,13 +170,24 @@ function tridiagonalQl(
   n: number,
   z: Float64Array | undefined,
 ): void {
+  // The tridiagonal's norm (max row sum): the reduction to it is accurate to EPSILON times this.
+  let norm = 0;
+  for (let i = 0; i < n; i++) {
+    norm = Math.max(
+      norm,
+      Math.abs(diag[i]) + Math.abs(off[i]) + (i > 0 ? Math.abs(off[i - 1]) : 0),
+    );
+  }
   for (let l = 0; l < n; l++) {
     for (let sweep = 0;; sweep++) {
-      // Split where an off-diagonal is negligible against its two diagonal neighbours.
+      // Split where an off-diagonal is negligible against its two diagonal neighbours, or, once
+      // that has failed for LOCAL_SWEEPS sweeps, against the norm (rounding noise of the matrix).
+      const floor = sweep >= LOCAL_SWEEPS ? Number.EPSILON * norm : 0;
       let m = l;
       for (; m < n - 1; m++) {
         const dd = Math.abs(diag[m]) + Math.abs(diag[m + 1]);
-        if (Math.abs(off[m]) <= Number.EPSILON * dd) break;
+        const e = Math.abs(off[m]);
+        if (e <= Number.EPSILON * dd || e <= floor) break;
       }
       if (m === l) break;
       if (sweep === MAX_SWEEPS) {

@@ -73,6 +73,23 @@ Deno.test("symmetricEigen() matches numpy eigvalsh on a 64x64 covariance", async
   assertClose(values, f.covReal64Eigenvalues, 1e-12, 1e-9, "eigenvalues");
 });
 
+Deno.test("symmetricEigen() converges on a covariance of fewer samples than dimensions", () => {
+  // 20 samples in 128 dimensions: 108 eigenvalues are 0, and their QL entries rounding noise of
+  // the large ones, which a test against only the neighbouring diagonal never deflates.
+  const rng = new Rng(1);
+  const rows = 20, n = 128;
+  const data = new Float32Array(rows * n).map((_, i) => rng.normal() * (1 + (i % n) / 10));
+  const { cov } = activationStatistics({ data, rows, dim: n });
+  const { values, vectors } = symmetricEigen(cov, n, { vectors: true });
+  const top = values[n - 1];
+  const r = residuals(cov, n, values, vectors!);
+  assert.ok(r.eig < 1e-12 * top, `|A v - lambda v| = ${r.eig} against ${top}`);
+  assert.ok(r.orth < 1e-12, `|V V^T - I| = ${r.orth}`);
+  // rank 19 (the mean removed): every other eigenvalue is rounding noise
+  for (let k = 0; k < n - 19; k++) assert.ok(Math.abs(values[k]) < 1e-12 * top, `value ${k}`);
+  assert.ok(values[n - 19] > 1e-3 * top, "the 19 non-zero eigenvalues");
+});
+
 Deno.test("symmetricEigen() rejects a wrong size and non-finite entries", () => {
   assert.throws(() => symmetricEigen(new Float64Array(5), 2), RangeError);
   assert.throws(() => symmetricEigen(new Float64Array([1, NaN, NaN, 1]), 2), /is NaN/);

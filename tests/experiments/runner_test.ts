@@ -82,6 +82,16 @@ Deno.test("runExperiment() runs, skips unchanged stages, verifies and stops on a
       (await listRows(undefined, runsDir)).find((x) => x.name === "exp5")!.verified,
       /passed \(exact/,
     );
+    // --checkpoint evaluates the run's model again, without the training's reward metrics.
+    const model = join(
+      dir,
+      "save",
+      (await Array.fromAsync(Deno.readDir(join(dir, "save"))))[0].name,
+    );
+    assert.equal(
+      await verifyExperiment(m, { ...opts, checkpoint: join(model, "model_final.pt") }),
+      true,
+    );
     // One changed byte of an input stops the run naming it and both hashes.
     const ckpt = join(assets, "tmr", "text_encoder.pt");
     const bytes = await Deno.readFile(ckpt);
