@@ -121,7 +121,7 @@ function gemmCore(
 
   const kpad = paddedK(K);
   const np = Math.ceil(N / NR), npad = np * NR;
-  const direct = kernelAddsC(g, N, kpad);
+  const direct = kernelAddsC(g, N, kpad), acc = kernelAcc(direct, g.beta, bias);
   const inst = gemmInstance();
   const pool = M * N * K >= THREADED_MIN_MACS ? kernelPool() : null;
   if (pool !== null && pool.readySlots().length > 0) {
@@ -181,8 +181,7 @@ function gemmCore(
         // C rows are the C work rows: memcpy in (beta = 1; the kernel adds a bias row itself),
         // accumulate, memcpy out
         const c0 = oc + m0 * N, c1 = oc + m1 * N;
-        if (g.beta === 1 && bias === null) f.set(c.subarray(c0, c1), cOff);
-        const acc = bias !== null ? 2 : g.beta;
+        if (acc === 1) f.set(c.subarray(c0, c1), cOff);
         kernel(mp, np, kpad, KC, aOff * 4, bOff * 4, cOff * 4, npad * 4, acc, biasOff * 4);
         c.set(f.subarray(cOff, cOff + (c1 - c0)), c0);
       } else {
@@ -249,7 +248,7 @@ function gemmThreaded(
     saOff,
     bOff,
     cOff,
-    acc: bias !== null ? 2 : direct ? g.beta : 0,
+    acc: kernelAcc(direct, g.beta, bias),
     biasOff,
     mc,
     scratch0,
@@ -276,7 +275,7 @@ function gemmThreaded(
       stagedB = ob;
     }
     f.set(a.subarray(oa, oa + spanA), saOff);
-    if (direct && g.beta === 1 && bias === null) f.set(c.subarray(oc, oc + M * N), cOff);
+    if (job.acc === 1) f.set(c.subarray(oc, oc + M * N), cOff);
     if (byCols) pool.run(JobKind.gemmCols, np, 1, (j0, j1) => gemmCols(f, w, job, j0, j1, 0));
     else pool.run(JobKind.gemmRows, M, MR, (m0, m1) => gemmRows(f, w, job, m0, m1, 0));
     if (direct) c.set(f.subarray(cOff, cOff + M * N), oc);
@@ -298,6 +297,14 @@ function paddedK(K: number): number {
 function kernelAddsC(g: ReturnType<typeof resolveGemm>, N: number, kpad: number): boolean {
   return g.alpha === 1 && g.ldc === N && N % NR === 0 &&
     (g.beta === 0 || (g.beta === 1 && kpad <= KC));
+}
+
+/**
+ * The kernel's `acc` mode: 2 adds the bias row, 1 adds C (which the caller then copies into the
+ * C work first), 0 overwrites; only a `direct` product (C rows = C work rows) adds anything.
+ */
+function kernelAcc(direct: boolean, beta: number, bias: Float32Array | null): number {
+  return bias !== null ? 2 : direct ? beta : 0;
 }
 
 /** `C rows = alpha W + beta C` from the C work (rows, npad) at `w`; beta = 0 never reads C. */

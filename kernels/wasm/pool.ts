@@ -20,14 +20,6 @@
  * run on the calling thread.
  */
 import { Worker } from "node:worker_threads";
-export {
-  JOB_AT,
-  JOB_KIND,
-  JobLayout,
-  MEMORY_PAGES_AT,
-  SLOT,
-  SLOT_WORDS,
-} from "./_control_block.ts";
 import { attentionMemory } from "./_attention_instance.ts";
 import { gemmInstance } from "./_gemm_instance.ts";
 import { growTo, newSharedMemory, PAGE } from "./_shared_memory.ts";

@@ -9,15 +9,8 @@ import { instantiateGemm } from "./_gemm_instance.ts";
 import { GEMM_JOB, gemmCols, gemmRows } from "./_gemm_share.ts";
 import { GELU_JOB, geluPart, instantiateElementwise } from "./elementwise_f32.ts";
 import { RANDN_JOB, randnShare } from "./philox_f32.ts";
-import {
-  awaitWord,
-  JOB_KIND,
-  JobKind,
-  type PoolMemories,
-  SLOT,
-  SLOT_WORDS,
-  syncMemories,
-} from "./pool.ts";
+import { awaitWord, JobKind, type PoolMemories, syncMemories } from "./pool.ts";
+import { JOB_KIND, SLOT, SLOT_WORDS } from "./_control_block.ts";
 
 interface Start {
   memories: PoolMemories;

@@ -10,6 +10,7 @@
  * @module
  */
 import { isAbsolute, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 import { createCpuBackend } from "../../kernels/cpu_backend.ts";
 import { pretrainMdm } from "../../train/pretrain/pretrain_mdm.ts";
 import type { TextFeaturizer } from "../../train/pretrain/text_featurizer.ts";
@@ -66,7 +67,7 @@ export async function precomputedFeaturizer(
 }
 
 /** The repository root, which the shipped args.json's paths are relative to. */
-const REPO_ROOT = new URL("../../", import.meta.url).pathname;
+const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /**
  * The pretraining's args.json with `data_dir` and `save_dir` given relative to the repository

@@ -13,15 +13,12 @@ import {
   cpuThreads,
   DEFAULT_MAX_THREADS,
   defaultThreads,
-  JOB_AT,
-  JobLayout,
   kernelPool,
   poolScratch,
   setCpuThreads,
-  SLOT,
-  SLOT_WORDS,
   THREADS_ENV,
 } from "../../kernels/wasm/pool.ts";
+import { JOB_AT, JobLayout, SLOT, SLOT_WORDS } from "../../kernels/wasm/_control_block.ts";
 
 function uniform(n: number, rng: Rng): Float32Array {
   const x = new Float32Array(n);
