@@ -68,6 +68,24 @@ export async function runPython(args: string[]): Promise<string> {
   return out;
 }
 
+/**
+ * Runs `deno run -A <repo>/cli/<script> ...args` in `cwd` under the repository's deno.json and
+ * lockfile (a folder outside the repository has neither); returns exit code, stdout and stderr,
+ * stderr without Deno's own "Download ..." lines (printed when a package is first cached).
+ */
+export async function runCli(script: string, args: string[], cwd: string) {
+  const root = new URL("../", import.meta.url).pathname;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--config", `${root}deno.json`, `${root}cli/${script}`, ...args],
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  const stderr = dec.decode(out.stderr).split("\n").filter((l) => !l.startsWith("Download "));
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: stderr.join("\n") };
+}
+
 /** A fresh temporary directory, removed by the returned function. */
 export async function tempDir(): Promise<{ path: string; remove: () => Promise<void> }> {
   const path = await Deno.makeTempDir({ prefix: "motion-grpo-test-" });

@@ -1,20 +1,8 @@
 import assert from "node:assert/strict";
-import { tempDir } from "../_util.ts";
+import { runCli, tempDir } from "../_util.ts";
 import { TRAIN_GRPO_FLAGS } from "../../cli/train_grpo_flags.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
-
-/** Runs `deno run -A cli/<script> ...args` in `cwd`; returns exit code, stdout and stderr. */
-async function run(script: string, args: string[], cwd: string) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${ROOT}cli/${script}`, ...args],
-    cwd,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const run = runCli;
 
 async function listing(dir: string): Promise<string[]> {
   const names: string[] = [];

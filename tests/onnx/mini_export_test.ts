@@ -20,7 +20,7 @@ import {
 import { loadMiniOnnxEncoder, loadMiniOnnxTextFeaturizer } from "../../models/mini/onnx_encoder.ts";
 import { saveTorchStateDict } from "../../models/checkpoint/torch_pt.ts";
 import { tmrEncoderToOnnx } from "../../onnx/tmr_encoder.ts";
-import { assertClose, tempDir } from "../_util.ts";
+import { assertClose, runCli, tempDir } from "../_util.ts";
 import { tmrFixtureWeights } from "../models/_tmr_fixture.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -211,15 +211,14 @@ Deno.test("export-onnx refuses to overwrite without --force and names bad input"
     assert.ok(!(await listing(dir.path)).includes("none"));
 
     // The real command line: the same one line on stderr and exit code 2.
-    const p = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", `${ROOT}cli/export_onnx.ts`, "--model_dir", "nope", "--output_dir", "x"],
-      cwd: dir.path,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+    const p = await runCli(
+      "export_onnx.ts",
+      ["--model_dir", "nope", "--output_dir", "x"],
+      dir.path,
+    );
     assert.equal(p.code, 2);
     assert.equal(
-      new TextDecoder().decode(p.stderr),
+      p.stderr,
       'Cannot run deno run -A cli/export_onnx.ts: Invalid --model_dir "nope": no such folder\n',
     );
   } finally {
