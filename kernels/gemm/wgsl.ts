@@ -54,36 +54,53 @@ export interface GemmTile {
   bk: 8 | 16 | 32;
   /** vec4 global loads where the operands are aligned (`widePanel`). */
   wide?: boolean;
+  /** The panel's k loop written out in the text (constant workgroup-memory offsets). */
+  unroll?: boolean;
+  /**
+   * The next panel's global loads issued into registers before the current panel's arithmetic
+   * (their latency hidden behind it), stored to workgroup memory after it.
+   */
+  prefetch?: boolean;
 }
 
 /** A short name: "128x64", "64x64x32w" (32-deep panels, vec4 loads). */
 export function tileName(t: GemmTile): string {
-  return `${t.tm}x${t.tn}` + (t.bk === 16 ? "" : `x${t.bk}`) + (t.wide ? "w" : "");
+  return `${t.tm}x${t.tn}` + (t.bk === 16 ? "" : `x${t.bk}`) + (t.wide ? "w" : "") +
+    (t.unroll ? "u" : "") + (t.prefetch ? "p" : "");
 }
 
 /** The tiles `gemmKernel` can run (`chooseTile` picks one; the benchmark times them all). */
-const TILE_128X64: GemmTile = { tm: 128, tn: 64, bk: 16 };
-const TILE_64X128: GemmTile = { tm: 64, tn: 128, bk: 16 };
-const TILE_64X64: GemmTile = { tm: 64, tn: 64, bk: 16 };
-const TILE_64X128_WIDE: GemmTile = { tm: 64, tn: 128, bk: 16, wide: true };
-const TILE_64X64_WIDE: GemmTile = { tm: 64, tn: 64, bk: 16, wide: true };
+/** The tiles `chooseTile` picks (`u`: k loop written out, `w`: vec4 loads, `p`: prefetch). */
+const TILE_64X128_WU: GemmTile = { tm: 64, tn: 128, bk: 16, wide: true, unroll: true };
+const TILE_64X64_WU: GemmTile = { tm: 64, tn: 64, bk: 16, wide: true, unroll: true };
+const TILE_128X64_WU: GemmTile = { tm: 128, tn: 64, bk: 16, wide: true, unroll: true };
+const TILE_128X64_WUP: GemmTile = { ...TILE_128X64_WU, prefetch: true };
+const TILE_64X64_U: GemmTile = { tm: 64, tn: 64, bk: 16, unroll: true };
 
+/** The tiles `gemmKernel` can run (`chooseTile` picks one; the benchmark times them all). */
 export const GEMM_TILES: readonly GemmTile[] = [
-  { tm: 128, tn: 128, bk: 8 },
-  TILE_128X64,
-  TILE_64X128,
-  TILE_64X64,
-  TILE_64X128_WIDE,
-  TILE_64X64_WIDE,
-  { tm: 64, tn: 128, bk: 32, wide: true },
-  { tm: 64, tn: 64, bk: 32, wide: true },
+  { tm: 128, tn: 64, bk: 16 },
+  { tm: 64, tn: 128, bk: 16 },
+  { tm: 64, tn: 64, bk: 16 },
+  { tm: 64, tn: 128, bk: 16, wide: true },
+  { tm: 64, tn: 64, bk: 16, wide: true },
+  { tm: 64, tn: 128, bk: 16, unroll: true },
+  TILE_64X64_U,
+  TILE_64X128_WU,
+  TILE_64X64_WU,
+  TILE_128X64_WU,
+  { tm: 128, tn: 128, bk: 16, wide: true, unroll: true },
+  { ...TILE_64X128_WU, prefetch: true },
+  { ...TILE_64X64_WU, prefetch: true },
+  TILE_128X64_WUP,
 ];
 
 /**
- * Workgroups below which a product is split along k (`chooseSplit`): about two per streaming
- * multiprocessor of a large GPU, else part of it sits idle.
+ * Workgroups of a 128x64 tile that run at once: about two per streaming multiprocessor of a
+ * large GPU (132 on an H100). A product just above it runs a second, nearly empty wave; below it,
+ * part of the GPU sits idle (`chooseSplit`).
  */
-const MIN_WORKGROUPS = 264;
+const ONE_WAVE = 264;
 
 /** Workgroups of a product with `tile`. */
 function workgroups(g: GemmArgs, tile: GemmTile): number {
@@ -92,27 +109,30 @@ function workgroups(g: GemmArgs, tile: GemmTile): number {
 
 /**
  * The tile of a product, a function of its shape only (so a product always runs the same code).
- * From bench/webgpu_kernels.ts on an H200 at the MDM products (C 512, FF 1024, 197 tokens per
- * sample; TFLOP/s; runs differ by about 5%), at 8 samples (R = 1576 rows: a rollout step, one
- * transition) and at 32 (R = 6304: four transitions per call):
- * - forward (NT): at R = 1576, 128x64 for in_proj (15.3-17.0) and linear1 (14.6-15.7 against
- *   14.3-14.5 for 64x128), linear2 (C of 512 columns) split along k with 64x64 (12.4-13.1
- *   against 11.0-12.0 whole); at R = 6304, 64x128 with vec4 loads for all three (24.3, 23.5,
- *   25.2 against 22.1, 21.2, 18.0 for 128x64);
- * - input gradients (NN, K = 1024): 64x128 with vec4 loads, whole (11.2 at R = 1576 against 10.2
- *   split; 24.7 at R = 6304);
- * - weight gradients (TN, K = R tokens): 64x64 with vec4 loads, split along k (6.8-9.7 at
- *   R = 1576 against 6.0-7.2 whole; 20.1 at R = 6304 against 10.0);
- * - batched attention products: 64x64 at 32 heads x samples (4.0 and 3.7 against 3.8 and 3.4 for
- *   64x128), 64x128 at 128 (11.2 and 14.6 against 10.1 and 12.2);
- * - 128x128 and the 32-deep panels lost everywhere (too few workgroups; too much workgroup
- *   memory); they stay in GEMM_TILES for the benchmark only.
+ * From bench/webgpu_kernels.ts on an H100 at the MDM products (C 512, FF 1024, 197 tokens per
+ * sample; TFLOP/s, two runs each; runs differ by 5-15%), at 8 samples (R = 1576 rows: a rollout
+ * step, one transition) and at 32 (R = 6304: four transitions per call). Writing the panel's k
+ * loop out (`u`) won everywhere, by 15-30% on the large products:
+ * - forward (NT) and input gradients (NN) at R = 6304: 64x128wu (in_proj 27.7-29.5, linear1
+ *   26.6-27.0, linear2 27.4-28.1, dX 28.4-28.8, against 23.1-25.7 for 64x128w, the tile before);
+ * - at R = 1576 with at most ONE_WAVE workgroups of 128x64: 128x64wup (linear1 17.2-19.7,
+ *   linear2 15.4-16.1, dX 18.2-20.0, against 12.4-15.0 for the tiles before: 128x64, 64x64 split
+ *   four ways, 64x128w); in_proj (312 such workgroups, a second wave) keeps 64x128wu (18.2-19.5
+ *   against 14.7-15.8 for 128x64; 128x64wup 14.2-14.5);
+ * - weight gradients (TN, K = R tokens): 64x64wu, split along k from K = 4096 (`chooseSplit`):
+ *   23.0-24.1 split 8 ways at R = 6304 (20.3 before); whole at R = 1576 (13.8-13.9, split
+ *   9.8-10.7);
+ * - batched attention products, 32 and 128 heads x samples: 128x64wu for the scores (NT; 5.4 and
+ *   11.7-13.1 against 3.9 and 10.4-10.7 before), 64x64u for the rest (attention times V: 4.3 and
+ *   12.4-13.2 against 3.7 and 10.9-11.7);
+ * - 128x128 tiles and 32-deep panels lost everywhere (a second wave; more workgroup memory).
+ * (On an H200 before the written-out loop: 15-17 at R = 1576, 22-25 at R = 6304.)
  */
 export function chooseTile(g: GemmArgs): GemmTile {
-  if (g.batch !== 1) return workgroups(g, TILE_64X128) >= 1024 ? TILE_64X128 : TILE_64X64;
-  if (g.transA) return TILE_64X64_WIDE;
-  if (!g.transB || workgroups(g, TILE_64X128) >= 384) return TILE_64X128_WIDE;
-  return workgroups(g, TILE_128X64) >= 192 ? TILE_128X64 : TILE_64X64;
+  if (g.batch !== 1) return g.transB && !g.transA ? TILE_128X64_WU : TILE_64X64_U;
+  if (g.transA) return TILE_64X64_WU;
+  if (workgroups(g, TILE_64X128_WU) >= 384) return TILE_64X128_WU;
+  return workgroups(g, TILE_128X64_WUP) <= ONE_WAVE ? TILE_128X64_WUP : TILE_64X128_WU;
 }
 
 /** "x", "y", "z", "w": the components of a vec4. */
@@ -137,10 +157,8 @@ function panelShape(side: "A" | "B", t: GemmTile): { groups: number; units: numb
  * conflicts. Consecutive threads walk the contiguous axis of the stored matrix, so global loads
  * coalesce; elements outside the matrix are staged as 0. Each thread moves `units` vec4 through
  * registers `ra0..`/`rb0..`: `load` fills them from the panel at k0 = `k0`, `store` writes them
- * to workgroup memory. (Issuing the next panel's loads before the current panel's arithmetic,
- * into registers or into a second staged panel with one barrier per panel, measured slower on an
- * H200 at the MDM products (11.3 against 15.6 TFLOP/s for in_proj), so the kernel loads and
- * stores back to back.)
+ * to workgroup memory: back to back, or with `prefetch` the next panel's loads before the
+ * current panel's arithmetic (`gemmSource`).
  */
 function panel(side: "A" | "B", trans: boolean, t: GemmTile) {
   const { groups, units } = panelShape(side, t);
@@ -262,11 +280,39 @@ function gemmSource(transA: boolean, transB: boolean, t: GemmTile): string {
   const rows = [...Array(4 * ra).keys()], cols = [...Array(rb).keys()];
   const acc = (r: number, j: number) => `acc${r}_${j}`;
   const decl = rows.flatMap((r) => cols.map((j) => `  var ${acc(r, j)} = vec4<f32>(0.0);`));
-  const loadA = [...Array(ra).keys()].map((i) => `      let a${i} = As[k * SA + ty + ${16 * i}u];`);
-  const loadB = cols.map((j) => `      let b${j} = Bs[k * SB + tx + ${16 * j}u];`);
-  const fma = rows.flatMap((r) =>
-    cols.map((j) => `      ${acc(r, j)} += a${r >> 2}.${LANE[r & 3]} * b${j};`)
-  );
+  // one k of the panel: k a loop variable, or a number where the loop is written out
+  const step = (k: number | null, pad: string) => {
+    const at = (stride: string, i: number) =>
+      k === null ? `k * ${stride} + ${16 * i}u` : `${k}u * ${stride} + ${16 * i}u`;
+    return [
+      ...[...Array(ra).keys()].map((i) => `${pad}let a${i} = As[${at("SA", i)} + ty];`),
+      ...cols.map((j) => `${pad}let b${j} = Bs[${at("SB", j)} + tx];`),
+      ...rows.flatMap((r) =>
+        cols.map((j) => `${pad}${acc(r, j)} += a${r >> 2}.${LANE[r & 3]} * b${j};`)
+      ),
+    ].join("\n");
+  };
+  // k runs in order through the slice for every element: deterministic.
+  const arithmetic = t.unroll
+    ? [...Array(t.bk).keys()].map((k) => `    {\n${step(k, "      ")}\n    }`).join("\n")
+    : `    for (var k = 0u; k < ${t.bk}u; k++) {\n${step(null, "      ")}\n    }`;
+  // Without prefetch: load, store, barrier, arithmetic, barrier per panel. With it, the loads of
+  // panel k0 + bk are in flight during panel k0's arithmetic (elements past kEnd load as 0).
+  const mainLoop = t.prefetch
+    ? `${pa.load("kBegin")}${pb.load("kBegin")}
+  for (var k0 = kBegin; k0 < kEnd; k0 += ${t.bk}u) {${pa.store}${pb.store}
+    workgroupBarrier();
+    let k1 = k0 + ${t.bk}u;${pa.load("k1")}${pb.load("k1")}
+${arithmetic}
+    workgroupBarrier();
+  }`
+    : `  for (var k0 = kBegin; k0 < kEnd; k0 += ${t.bk}u) {${pa.load("k0")}${
+      pb.load("k0")
+    }${pa.store}${pb.store}
+    workgroupBarrier();
+${arithmetic}
+    workgroupBarrier();
+  }`;
   const stores = rows.flatMap((r) =>
     cols.map((j) =>
       `  store4(baseC, row0 + 4u * (ty + ${16 * (r >> 2)}u) + ${r & 3}u, ` +
@@ -298,18 +344,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
 ${decl.join("\n")}
 ${pa.decl}
 ${pb.decl}
-  for (var k0 = kBegin; k0 < kEnd; k0 += ${t.bk}u) {${pa.load("k0")}${
-    pb.load("k0")
-  }${pa.store}${pb.store}
-    workgroupBarrier();
-    // k runs in order through the slice for every element: deterministic.
-    for (var k = 0u; k < ${t.bk}u; k++) {
-${loadA.join("\n")}
-${loadB.join("\n")}
-${fma.join("\n")}
-    }
-    workgroupBarrier();
-  }
+${mainLoop}
 ${stores.join("\n")}
 }
 
@@ -360,7 +395,7 @@ export function chooseSplit(g: GemmArgs, tile: GemmTile): SplitK {
   const groups = workgroups(g, tile);
   // input gradients (NN) measured faster whole (see `chooseTile`)
   const nn = !g.transA && !g.transB;
-  if (nn || g.batch !== 1 || g.K < SPLIT_K_FROM || groups >= MIN_WORKGROUPS) {
+  if (nn || g.batch !== 1 || g.K < SPLIT_K_FROM || groups >= ONE_WAVE) {
     return { splits: 1, kChunk: Math.max(g.K, 1) };
   }
   const want = Math.min(
@@ -380,16 +415,16 @@ export function splitOf(K: number, want: number): SplitK {
 /** Shortest k slice worth a workgroup of its own. */
 const SPLIT_MIN_K = 256;
 /**
- * Shortest k range that is split: at K = 512 two slices measured slower than one (linear1's
- * forward, 13.0 against 15.3 TFLOP/s on an H200); from K = 1024 four to six slices win
- * (linear2's forward 12.3 against 12.0, its input gradient 9.4 against 8.8, the weight
- * gradients over 1576 tokens 8.2 against 5.7).
+ * Shortest k range that is split. With the written-out k loop, whole products won up to
+ * K = 1576 on an H100 (the weight gradients over 1576 tokens: 13.8-13.9 TFLOP/s whole against
+ * 9.8-10.7 in 2 to 6 slices; linear2's forward, K = 1024: 15.4-16.1 whole against 12.4-12.7 in
+ * 4 slices); at K = 6304, 8 slices won (23.0-24.1 against 13.8-14.1 whole).
  */
-const SPLIT_K_FROM = 1024;
+const SPLIT_K_FROM = 4096;
 /** Most slices of one product (each one adds M*N floats of scratch). */
 const MAX_SPLITS = 8;
 /** Workgroups a split product aims at. */
-const SPLIT_TARGET_WORKGROUPS = 4 * MIN_WORKGROUPS;
+const SPLIT_TARGET_WORKGROUPS = 4 * ONE_WAVE;
 
 /** Choices of `gemmKernel` beyond the product itself. */
 export interface GemmKernelOptions {
