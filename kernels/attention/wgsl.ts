@@ -2,59 +2,56 @@
  * Multi-head attention pieces, WGSL. The products (Q K^T, att V and their backward) are strided
  * GEMM dispatches inside qkv (B, T, 3C) (kernels/gemm/wgsl.ts); this file holds the row kernels
  * on att (B, NH, T, T): the key-masked softmax (in place on the scaled scores) and its backward
- * (in place on datt). One workgroup of 64 threads per row, fixed-order tree reductions.
+ * (in place on datt). 16 threads per row, 16 rows per workgroup, fixed-order tree reductions
+ * (kernels/webgpu/row_groups.ts).
  * CPU twin: kernels/attention/cpu.ts.
  */
-import { gridRows, type Kernel, u32 } from "../webgpu/kernel.ts";
+import { type Kernel, u32 } from "../webgpu/kernel.ts";
+import { gridRowGroups, laneReduce } from "../webgpu/row_groups.ts";
 
-const WG_REDUCE_64 = String.raw`
-var<workgroup> red: array<f32, 64>;
-fn wgReduce(v: f32, li: u32, isMax: bool) -> f32 {
-  red[li] = v;
-  workgroupBarrier();
-  for (var s = 32u; s > 0u; s >>= 1u) {
-    if (li < s) {
-      if (isMax) { red[li] = max(red[li], red[li + s]); } else { red[li] = red[li] + red[li + s]; }
-    }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
-`;
+/** Threads per row: about 12 keys each at the MDM's 197 tokens. */
+const SOFTMAX_LANES = 16;
 
-const SOFTMAX = WG_REDUCE_64 + String.raw`
+const SOFTMAX = laneReduce(SOFTMAX_LANES) + String.raw`
 // Key s of batch entry b takes part unless the mask says padded.
 fn valid(b: u32, s: u32) -> bool {
   return p.hasMask == 0u || mask[b * p.T + s] != 0.0;
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) li: u32) {
   let rows = p.B * p.NH * p.T;
-  for (var row = wg.x; row < rows; row += nwg.x) {
+  let lane = li % LANES;
+  for (var r0 = wg.x * ROWS; r0 < rows; r0 += nwg.x * ROWS) {
+    let row = r0 + li / LANES;
+    let live = row < rows; // the last group's spare rows still take part in the barriers
     let b = row / (p.NH * p.T);
     let base = row * p.T;
     var mx = -3.4028235e38;
     var found = 0.0;
-    for (var s = li; s < p.T; s += 64u) {
-      if (valid(b, s)) { mx = max(mx, att[base + s]); found = 1.0; }
+    if (live) {
+      for (var s = lane; s < p.T; s += LANES) {
+        if (valid(b, s)) { mx = max(mx, att[base + s]); found = 1.0; }
+      }
     }
-    mx = wgReduce(mx, li, true);
-    let anyValid = wgReduce(found, li, true);
+    mx = laneMax(mx, li);
     var sum = 0.0;
-    for (var s = li; s < p.T; s += 64u) {
-      if (valid(b, s)) { sum += exp(att[base + s] - mx); }
+    if (live) {
+      for (var s = lane; s < p.T; s += LANES) {
+        if (valid(b, s)) { sum += exp(att[base + s] - mx); }
+      }
     }
-    sum = wgReduce(sum, li, false);
-    for (var s = li; s < p.T; s += 64u) {
-      // A row whose keys are all padded gets zeros, not 0/0.
-      if (anyValid > 0.0 && valid(b, s)) {
-        att[base + s] = exp(att[base + s] - mx) / sum;
-      } else {
-        att[base + s] = 0.0;
+    // .y: whether any key of the row is valid (the sum of 0/1 flags)
+    let total = laneSum2(vec2f(sum, found), li);
+    if (live) {
+      for (var s = lane; s < p.T; s += LANES) {
+        // A row whose keys are all padded gets zeros, not 0/0.
+        if (total.y > 0.0 && valid(b, s)) {
+          att[base + s] = exp(att[base + s] - mx) / total.x;
+        } else {
+          att[base + s] = 0.0;
+        }
       }
     }
   }
@@ -79,21 +76,26 @@ export function maskedSoftmaxKernel(
     inputs: [{ name: "mask", buffer: mask }],
     outputs: [{ name: "att", buffer: att }],
     uniforms: [u32("B", B), u32("NH", NH), u32("T", T), u32("hasMask", hasMask ? 1 : 0)],
-    grid: gridRows(B * NH * T),
+    grid: gridRowGroups(B * NH * T, SOFTMAX_LANES),
   };
 }
 
-const SOFTMAX_BACKWARD = WG_REDUCE_64 + String.raw`
-@compute @workgroup_size(64)
+const SOFTMAX_BACKWARD = laneReduce(SOFTMAX_LANES) + String.raw`
+@compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) li: u32) {
-  for (var row = wg.x; row < p.rows; row += nwg.x) {
+  let lane = li % LANES;
+  for (var r0 = wg.x * ROWS; r0 < p.rows; r0 += nwg.x * ROWS) {
+    let row = r0 + li / LANES;
+    let live = row < p.rows;
     let base = row * p.T;
     var dot = 0.0;
-    for (var s = li; s < p.T; s += 64u) { dot += att[base + s] * datt[base + s]; }
-    dot = wgReduce(dot, li, false);
-    for (var s = li; s < p.T; s += 64u) {
-      datt[base + s] = att[base + s] * (datt[base + s] - dot);
+    if (live) { for (var s = lane; s < p.T; s += LANES) { dot += att[base + s] * datt[base + s]; } }
+    dot = laneSum2(vec2f(dot, 0.0), li).x;
+    if (live) {
+      for (var s = lane; s < p.T; s += LANES) {
+        datt[base + s] = att[base + s] * (datt[base + s] - dot);
+      }
     }
   }
 }
@@ -115,6 +117,6 @@ export function softmaxBackwardKernel(
     inputs: [{ name: "att", buffer: att }],
     outputs: [{ name: "datt", buffer: datt }],
     uniforms: [u32("rows", rows), u32("T", T)],
-    grid: gridRows(rows),
+    grid: gridRowGroups(rows, SOFTMAX_LANES),
   };
 }

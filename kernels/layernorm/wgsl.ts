@@ -1,48 +1,41 @@
 /**
- * LayerNorm over the last axis, WGSL. inp (N, C); one workgroup of 256 threads per row (looping
- * over rows past 65535), each thread summing a fixed strided subset, then a fixed-order tree:
- * deterministic. Backward: dinp per row; dweight/dbias reduced over N by the two-pass column
+ * LayerNorm over the last axis, WGSL. inp (N, C); 32 threads per row, 8 rows per workgroup
+ * (kernels/webgpu/row_groups.ts; looping over rows past the grid), each thread summing a fixed
+ * strided subset, then a fixed-order tree: deterministic. Backward: dinp per row; dweight/dbias reduced over N by the two-pass column
  * scheme of kernels/linear/wgsl.ts (partials per chunk of rows, then summed in chunk order).
  * CPU twin: kernels/layernorm/cpu.ts.
  */
-import { f32, gridRows, type Kernel, u32 } from "../webgpu/kernel.ts";
+import { f32, type Kernel, u32 } from "../webgpu/kernel.ts";
+import { gridRowGroups, laneReduce } from "../webgpu/row_groups.ts";
 import { columnChunkRows, columnChunks } from "../linear/wgsl.ts";
 
-/** Workgroup tree sums over 256 threads; call from uniform control flow. */
-export const WG_REDUCE_256 = String.raw`
-var<workgroup> red: array<vec2f, 256>;
-fn wgSum2(v: vec2f, li: u32) -> vec2f {
-  red[li] = v;
-  workgroupBarrier();
-  for (var s = 128u; s > 0u; s >>= 1u) {
-    if (li < s) { red[li] = red[li] + red[li + s]; }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
-`;
+/** Threads per row: 16 elements each at the MDM's C = 512. */
+const LN_LANES = 32;
 
-const FORWARD = WG_REDUCE_256 + String.raw`
+const FORWARD = laneReduce(LN_LANES) + String.raw`
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) li: u32) {
   let invC = 1.0 / f32(p.C);
-  for (var row = wg.x; row < p.N; row += nwg.x) {
+  let lane = li % LANES;
+  for (var r0 = wg.x * ROWS; r0 < p.N; r0 += nwg.x * ROWS) {
+    let row = r0 + li / LANES;
+    let live = row < p.N; // the last group's spare rows still take part in the barriers
     let base = row * p.C;
     var s = 0.0;
-    for (var c = li; c < p.C; c += 256u) { s += inp[base + c]; }
-    let m = wgSum2(vec2f(s, 0.0), li).x * invC;
+    if (live) { for (var c = lane; c < p.C; c += LANES) { s += inp[base + c]; } }
+    let m = laneSum2(vec2f(s, 0.0), li).x * invC;
     var v = 0.0;
-    for (var c = li; c < p.C; c += 256u) { let d = inp[base + c] - m; v += d * d; }
-    let rs = 1.0 / sqrt(wgSum2(vec2f(v, 0.0), li).x * invC + p.eps);
-    for (var c = li; c < p.C; c += 256u) {
-      out[base + c] = (inp[base + c] - m) * rs * weight[c] + bias[c];
-    }
-    if (li == 0u) {
-      mean[row] = m;
-      rstd[row] = rs;
+    if (live) { for (var c = lane; c < p.C; c += LANES) { let d = inp[base + c] - m; v += d * d; } }
+    let rs = 1.0 / sqrt(laneSum2(vec2f(v, 0.0), li).x * invC + p.eps);
+    if (live) {
+      for (var c = lane; c < p.C; c += LANES) {
+        out[base + c] = (inp[base + c] - m) * rs * weight[c] + bias[c];
+      }
+      if (lane == 0u) {
+        mean[row] = m;
+        rstd[row] = rs;
+      }
     }
   }
 }
@@ -74,31 +67,40 @@ export function layernormForwardKernel(
       { name: "rstd", buffer: rstd },
     ],
     uniforms: [u32("N", N), u32("C", C), f32("eps", eps)],
-    grid: gridRows(N),
+    grid: gridRowGroups(N, LN_LANES),
   };
 }
 
-const BACKWARD_INPUT = WG_REDUCE_256 + String.raw`
+const BACKWARD_INPUT = laneReduce(LN_LANES) + String.raw`
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) li: u32) {
   let invC = 1.0 / f32(p.C);
-  for (var row = wg.x; row < p.N; row += nwg.x) {
+  let lane = li % LANES;
+  for (var r0 = wg.x * ROWS; r0 < p.N; r0 += nwg.x * ROWS) {
+    let row = r0 + li / LANES;
+    let live = row < p.N;
     let base = row * p.C;
-    let m = mean[row];
-    let rs = rstd[row];
+    var m = 0.0;
+    var rs = 0.0;
     // dnorm = weight * dout; dinp = (dnorm - mean(dnorm) - norm * mean(dnorm * norm)) * rstd.
     var acc = vec2f(0.0, 0.0);
-    for (var c = li; c < p.C; c += 256u) {
-      let norm = (inp[base + c] - m) * rs;
-      let dnorm = weight[c] * dout[base + c];
-      acc = acc + vec2f(dnorm, dnorm * norm);
+    if (live) {
+      m = mean[row];
+      rs = rstd[row];
+      for (var c = lane; c < p.C; c += LANES) {
+        let norm = (inp[base + c] - m) * rs;
+        let dnorm = weight[c] * dout[base + c];
+        acc = acc + vec2f(dnorm, dnorm * norm);
+      }
     }
-    let sums = wgSum2(acc, li) * invC;
-    for (var c = li; c < p.C; c += 256u) {
-      let norm = (inp[base + c] - m) * rs;
-      let dnorm = weight[c] * dout[base + c];
-      dinp[base + c] = (dnorm - sums.x - norm * sums.y) * rs;
+    let sums = laneSum2(acc, li) * invC;
+    if (live) {
+      for (var c = lane; c < p.C; c += LANES) {
+        let norm = (inp[base + c] - m) * rs;
+        let dnorm = weight[c] * dout[base + c];
+        dinp[base + c] = (dnorm - sums.x - norm * sums.y) * rs;
+      }
     }
   }
 }
@@ -127,7 +129,7 @@ export function layernormBackwardInputKernel(
     ],
     outputs: [{ name: "dinp", buffer: dinp }],
     uniforms: [u32("N", N), u32("C", C)],
-    grid: gridRows(N),
+    grid: gridRowGroups(N, LN_LANES),
   };
 }
 

@@ -2,7 +2,8 @@
  * Linear layer pieces, WGSL (the products themselves are GEMM dispatches, kernels/gemm/wgsl.ts):
  * the bias broadcast of the forward, and the deterministic column reduction of the backward,
  * `dbias[oc] += sum_n dout[n, oc]`, in two passes without atomics: pass 1 sums fixed chunks of
- * rows per column into partials (chunks, OC), pass 2 adds the partials in chunk order. CPU twin:
+ * rows per column into partials (chunks, OC), pass 2 adds the partials of each column in a fixed
+ * order (16 lanes, each over every 16th chunk, then a tree). CPU twin:
  * kernels/linear/cpu.ts.
  */
 import { type Kernel, MAX_GROUPS, u32 } from "../webgpu/kernel.ts";
@@ -29,9 +30,13 @@ export function biasAddKernel(out: GPUBuffer, bias: GPUBuffer, N: number, OC: nu
   };
 }
 
-/** Rows per chunk of the column reduction: at least 64, few enough chunks for one grid axis. */
+/**
+ * Rows per chunk of the column reduction: at least 32 (each thread of pass 1 sums one chunk of
+ * one column, so a longer chunk is a longer chain of dependent loads), few enough chunks for one
+ * grid axis.
+ */
 export function columnChunkRows(N: number): number {
-  return Math.max(64, Math.ceil(N / MAX_GROUPS));
+  return Math.max(32, Math.ceil(N / MAX_GROUPS));
 }
 
 /** Number of chunks (rows of the partials buffer) for N rows. */
@@ -69,14 +74,26 @@ export function columnPartialKernel(
   };
 }
 
+/** Lanes that share one column of the second pass (each sums every 16th chunk). */
+const ACCUMULATE_LANES = 16;
+
 const COLUMN_ACCUMULATE = String.raw`
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let col = gid.x;
-  if (col >= p.C) { return; }
+var<workgroup> red: array<f32, 256>;
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u,
+        @builtin(local_invocation_index) li: u32) {
+  let col = wg.x * 16u + lid.x;
   var s = 0.0;
-  for (var k = 0u; k < p.chunks; k++) { s += partial[k * p.C + col]; }
-  dst[col] = dst[col] + s;
+  if (col < p.C) {
+    for (var k = lid.y; k < p.chunks; k += 16u) { s += partial[k * p.C + col]; }
+  }
+  red[li] = s;
+  workgroupBarrier();
+  for (var h = 8u; h > 0u; h >>= 1u) {
+    if (lid.y < h) { red[li] = red[li] + red[li + 16u * h]; }
+    workgroupBarrier();
+  }
+  if (lid.y == 0u && col < p.C) { dst[col] = dst[col] + red[li]; }
 }
 `;
 
@@ -93,6 +110,6 @@ export function columnAccumulateKernel(
     inputs: [{ name: "partial", buffer: partial }],
     outputs: [{ name: "dst", buffer: target }],
     uniforms: [u32("C", C), u32("chunks", chunks)],
-    grid: [Math.ceil(C / 64), 1, 1],
+    grid: [Math.ceil(C / ACCUMULATE_LANES), 1, 1],
   };
 }

@@ -1,6 +1,7 @@
 /** WGSL linear, layernorm and attention forward/backward against the CPU twin. */
 import assert from "node:assert/strict";
 import { assertTwin, both, cpu, gpu, GPU_TEST, gpuIgnore, uniform } from "./_webgpu.ts";
+import { maskedSoftmaxKernel } from "../../kernels/attention/wgsl.ts";
 
 Deno.test({
   ...GPU_TEST,
@@ -63,7 +64,7 @@ Deno.test({
   ignore: gpuIgnore,
   async fn() {
     const be = await gpu();
-    const N = 37, C = 300; // C > 256 threads: each thread sums two strided elements
+    const N = 37, C = 300; // 8 rows per workgroup, the last one partial; 9-10 elements per lane
     const x = uniform(N * C, 11, -2, 3);
     const [inp, inpC] = both(be, [N, C], x);
     const [w, wC] = both(be, [C], uniform(C, 12, 0.5, 1.5));
@@ -92,6 +93,45 @@ Deno.test({
     cpu.layernormBackward(dinpC, null, dbC, doutC, inpC, wC, meanC, rstdC, N, C);
     await assertTwin(be, db, dbC, 2e-5, 1e-4, "dbias twice");
     await assertTwin(be, dw, dwC, 2e-5, 1e-4, "dweight untouched");
+  },
+});
+
+Deno.test({
+  ...GPU_TEST,
+  name: "layernorm and softmax loop over rows past the grid's 65535 workgroups",
+  ignore: gpuIgnore,
+  async fn() {
+    const be = await gpu();
+    // 65535 workgroups of 8 layernorm rows (16 softmax rows), then a partial round.
+    const N = 65535 * 16 + 5, C = 3;
+    const [inp, inpC] = both(be, [N, C], uniform(N * C, 17, -2, 3));
+    const [w, wC] = both(be, [C], uniform(C, 18, 0.5, 1.5));
+    const [b, bC] = both(be, [C], uniform(C, 19));
+    const [out, outC] = both(be, [N, C]);
+    const [mean, meanC] = both(be, [N]);
+    const [rstd, rstdC] = both(be, [N]);
+    be.layernormForward(out, mean, rstd, inp, w, b, N, C, 1e-5);
+    cpu.layernormForward(outC, meanC, rstdC, inpC, wC, bC, N, C, 1e-5);
+    // Among 1M rows of 3 values some spread by only ~0.006 (rstd ~170): the float32 mean's
+    // rounding, times rstd, reaches ~7e-5 there. atol 2e-4, rtol 1e-4.
+    await assertTwin(be, out, outC, 2e-4, 1e-4, "layernorm out");
+    // the softmax kernel alone over 65540 x 16 rows of 16 scores (the attention's GEMMs stop at
+    // 65535 batch entries)
+    const B = 65540, T = 16, scores = uniform(B * T * T, 20, -4, 4);
+    const att = be.tensor([B, 1, T, T], scores);
+    be.dispatch(maskedSoftmaxKernel(be.bufferOf(att), be.bufferOf(att), false, B, 1, T));
+    const got = await be.read(att);
+    let worst = 0;
+    for (let r = 0; r < B * T; r++) {
+      const row = scores.subarray(r * T, (r + 1) * T), mx = Math.max(...row);
+      const sum = row.reduce((acc, v) => acc + Math.exp(v - mx), 0);
+      for (let t = 0; t < T; t++) {
+        const want = Math.exp(row[t] - mx) / sum;
+        // probabilities in (0, 1]: atol 1e-6, rtol 1e-5
+        worst = Math.max(worst, Math.abs(got[r * T + t] - want) / (1e-6 + 1e-5 * want));
+      }
+    }
+    assert.ok(worst <= 1, `softmax: worst error ${worst} of the tolerance`);
   },
 });
 
