@@ -5,7 +5,9 @@
  * dispatch overhead is measured
  * with tiny element-wise ops. Prints milliseconds per call and GFLOP/s for the products.
  *
- * Usage: `deno run -A bench/webgpu_kernels.ts [--batch 8] [--reps 100]` (hardware adapter only).
+ * Usage: `deno run -A bench/webgpu_kernels.ts [--batch 8] [--reps 100] [--tiles 64x128wu,...]
+ * [--rounds 1]` (hardware adapter only; `--tiles`: time only these tiles of the table, `--rounds`:
+ * print the table that many times, to see the spread).
  */
 import type { Backend, GemmOptions, Tensor } from "../kernels/backend.ts";
 import { createWebGpuBackend, type WebGpuBackend } from "../kernels/webgpu_backend.ts";
@@ -25,7 +27,10 @@ function arg(name: string, fallback: number): number {
   return i >= 0 ? Number(Deno.args[i + 1]) : fallback;
 }
 
-const B = arg("--batch", 8), reps = arg("--reps", 100);
+const B = arg("--batch", 8), reps = arg("--reps", 100), rounds = arg("--rounds", 1);
+const tileFilter = Deno.args.includes("--tiles")
+  ? Deno.args[Deno.args.indexOf("--tiles") + 1].split(",")
+  : null;
 const T = 197, C = 512, NH = 4, FF = 1024, R = B * T;
 
 /** Milliseconds of a `sync()` with nothing queued: subtracted from every timing below. */
@@ -67,6 +72,12 @@ const mean = t(R), rstd = t(R), lw = t(C), lb = t(C), tiny = t(4);
 const gemm =
   (c: Tensor, a: Tensor, b: Tensor, M: number, N: number, K: number, o: GemmOptions) => () =>
     be.gemm(c, a, b, M, N, K, o);
+// An idle GPU runs at a low clock for its first seconds of work (products measured 3-5 times
+// slower on an H100 fresh from idle): 3 s of products first.
+for (const t0 = performance.now(); performance.now() - t0 < 3000;) {
+  for (let i = 0; i < 20; i++) be.gemm(y3, x, w3, R, 3 * C, C, { transB: true });
+  await be.sync();
+}
 await time(
   be,
   "gemm NT in_proj (R x 3C x C)",
@@ -179,6 +190,7 @@ async function tiles(be: WebGpuBackend): Promise<void> {
     const [bc, ba, bb] = [c, a, b].map((t) => be.bufferOf(t));
     const row: string[] = [];
     for (const tile of GEMM_TILES) {
+      if (tileFilter !== null && !tileFilter.includes(tileName(tile))) continue;
       const k = gemmKernel(bc, ba, bb, g, { tile });
       const mark = tile === pick && split.splits === 1 ? "*" : " ";
       row.push(`${tileName(tile)}${mark} ${await rate(flop, () => be.dispatch(k))}`);
@@ -200,7 +212,7 @@ async function tiles(be: WebGpuBackend): Promise<void> {
     console.log(`    ${label.padEnd(30)} ${row.join(" | ")}`);
   }
 }
-await tiles(be);
+for (let r = 0; r < rounds; r++) await tiles(be);
 
 const n = 200;
 await time(be, `dispatch overhead: ${n} tiny axpby (per call / ${n})`, 0, () => {

@@ -61,12 +61,14 @@ export interface GemmTile {
    * (their latency hidden behind it), stored to workgroup memory after it.
    */
   prefetch?: boolean;
+  /** Threads per workgroup: 16x16 (default) or 16x8 (twice the rows per thread). */
+  threads?: 128 | 256;
 }
 
 /** A short name: "128x64", "64x64x32w" (32-deep panels, vec4 loads). */
 export function tileName(t: GemmTile): string {
   return `${t.tm}x${t.tn}` + (t.bk === 16 ? "" : `x${t.bk}`) + (t.wide ? "w" : "") +
-    (t.unroll ? "u" : "") + (t.prefetch ? "p" : "");
+    (t.unroll ? "u" : "") + (t.prefetch ? "p" : "") + (t.threads === 128 ? "t128" : "");
 }
 
 /** The tiles `gemmKernel` can run (`chooseTile` picks one; the benchmark times them all). */
@@ -79,12 +81,10 @@ const TILE_64X64_U: GemmTile = { tm: 64, tn: 64, bk: 16, unroll: true };
 
 /** The tiles `gemmKernel` can run (`chooseTile` picks one; the benchmark times them all). */
 export const GEMM_TILES: readonly GemmTile[] = [
+  // the tiles before the written-out k loop, for comparison
   { tm: 128, tn: 64, bk: 16 },
   { tm: 64, tn: 128, bk: 16 },
-  { tm: 64, tn: 64, bk: 16 },
   { tm: 64, tn: 128, bk: 16, wide: true },
-  { tm: 64, tn: 64, bk: 16, wide: true },
-  { tm: 64, tn: 128, bk: 16, unroll: true },
   TILE_64X64_U,
   TILE_64X128_WU,
   TILE_64X64_WU,
@@ -93,6 +93,8 @@ export const GEMM_TILES: readonly GemmTile[] = [
   { ...TILE_64X128_WU, prefetch: true },
   { ...TILE_64X64_WU, prefetch: true },
   TILE_128X64_WUP,
+  { ...TILE_64X128_WU, threads: 128 },
+  { ...TILE_64X128_WU, threads: 128, prefetch: true },
 ];
 
 /**
@@ -110,7 +112,7 @@ function workgroups(g: GemmArgs, tile: GemmTile): number {
 /**
  * The tile of a product, a function of its shape only (so a product always runs the same code).
  * From bench/webgpu_kernels.ts on an H100 at the MDM products (C 512, FF 1024, 197 tokens per
- * sample; TFLOP/s, two runs each; runs differ by 5-15%), at 8 samples (R = 1576 rows: a rollout
+ * sample; TFLOP/s, two to five runs each; runs differ by 5-15%), at 8 samples (R = 1576 rows: a rollout
  * step, one transition) and at 32 (R = 6304: four transitions per call). Writing the panel's k
  * loop out (`u`) won everywhere, by 15-30% on the large products:
  * - forward (NT) and input gradients (NN) at R = 6304: 64x128wu (in_proj 27.7-29.5, linear1
@@ -125,7 +127,9 @@ function workgroups(g: GemmArgs, tile: GemmTile): number {
  * - batched attention products, 32 and 128 heads x samples: 128x64wu for the scores (NT; 5.4 and
  *   11.7-13.1 against 3.9 and 10.4-10.7 before), 64x64u for the rest (attention times V: 4.3 and
  *   12.4-13.2 against 3.7 and 10.9-11.7);
- * - 128x128 tiles and 32-deep panels lost everywhere (a second wave; more workgroup memory).
+ * - 128x128 tiles and 32-deep panels lost everywhere (a second wave; more workgroup memory);
+ *   16x8-thread tiles (`threads` 128: 8x8 per thread at 64x128) and the prefetch at R = 6304
+ *   were within the 5-15% between runs of 64x128wu, neither ahead in every run.
  * (On an H200 before the written-out loop: 15-17 at R = 1576, 22-25 at R = 6304.)
  */
 export function chooseTile(g: GemmArgs): GemmTile {
@@ -135,15 +139,20 @@ export function chooseTile(g: GemmArgs): GemmTile {
   return workgroups(g, TILE_128X64_WUP) <= ONE_WAVE ? TILE_128X64_WUP : TILE_64X128_WU;
 }
 
+/** Threads per workgroup of a tile. */
+function threadsOf(t: GemmTile): number {
+  return t.threads ?? 256;
+}
+
 /** "x", "y", "z", "w": the components of a vec4. */
 const LANE = ["x", "y", "z", "w"];
 
 /**
  * A staged panel's vec4 groups per k (`groups`: rows of A or columns of B, by 4) and the vec4
- * units each of the 256 threads moves per panel.
+ * units each thread moves per panel.
  */
 function panelShape(side: "A" | "B", t: GemmTile): { groups: number; units: number } {
-  const groups = (side === "A" ? t.tm : t.tn) / 4, units = (groups * t.bk) / 256;
+  const groups = (side === "A" ? t.tm : t.tn) / 4, units = (groups * t.bk) / threadsOf(t);
   if (!Number.isInteger(units) || units < 1) {
     throw new RangeError(`GEMM tile ${t.tm}x${t.tn}x${t.bk}: panel ${side} does not split evenly`);
   }
@@ -161,7 +170,7 @@ function panelShape(side: "A" | "B", t: GemmTile): { groups: number; units: numb
  * current panel's arithmetic (`gemmSource`).
  */
 function panel(side: "A" | "B", trans: boolean, t: GemmTile) {
-  const { groups, units } = panelShape(side, t);
+  const { groups, units } = panelShape(side, t), n = threadsOf(t);
   // Along the stored matrix's contiguous axis: k for A (M, K) and B^T (N, K), else rows/columns.
   const alongK = side === "A" ? !trans : trans;
   const unit = alongK
@@ -180,7 +189,7 @@ function panel(side: "A" | "B", trans: boolean, t: GemmTile) {
     load: (k0: string) =>
       qs.map((q) => `
     { // ${side} panel at k0 = ${k0}, unit ${q} of this thread
-      let u = li + ${256 * q}u; ${unit}
+      let u = li + ${n * q}u; ${unit}
       let x = ${first} + 4u * g; let kk = ${k0} + k;
       var v = vec4<f32>(0.0);
       if (kk < kEnd) {
@@ -189,7 +198,7 @@ ${LANE.map((c, r) => `        if (x + ${r}u < ${lim}) { v.${c} = ${mat}[${at(r)}
       ${reg}${q} = v;
     }`).join(""),
     store: qs.map((q) => `
-    { let u = li + ${256 * q}u; ${unit} ${store} = ${reg}${q}; }`).join(""),
+    { let u = li + ${n * q}u; ${unit} ${store} = ${reg}${q}; }`).join(""),
   };
 }
 
@@ -201,7 +210,7 @@ ${LANE.map((c, r) => `        if (x + ${r}u < ${lim}) { v.${c} = ${mat}[${at(r)}
  * else element by element. Along k, the unit's 4 values go to 4 staged rows, one component each.
  */
 function widePanel(side: "A" | "B", trans: boolean, t: GemmTile) {
-  const { groups, units } = panelShape(side, t);
+  const { groups, units } = panelShape(side, t), n = threadsOf(t);
   const [reg, mat, base, ld, lim, first, staged, stride, aligned] = side === "A"
     ? ["ra", "a", "baseA", "p.lda", "p.M", "row0", "As", "SA", "p.alignedA"]
     : ["rb", "b", "baseB", "p.ldb", "p.N", "col0", "Bs", "SB", "p.alignedB"];
@@ -210,7 +219,7 @@ function widePanel(side: "A" | "B", trans: boolean, t: GemmTile) {
   // stored (K, width): unit = 4 of the width at one k, as in `panel`
   const acrossLoad = (k0: string, q: number) => `
     { // ${side} panel at k0 = ${k0}, unit ${q} of this thread
-      let u = li + ${256 * q}u; let g = u % ${groups}u; let k = u / ${groups}u;
+      let u = li + ${n * q}u; let g = u % ${groups}u; let k = u / ${groups}u;
       let x = ${first} + 4u * g; let kk = ${k0} + k;
       let at = ${base} + kk * ${ld} + x;
       var v = vec4<f32>(0.0);
@@ -228,13 +237,13 @@ ${
       ${reg}${q} = v;
     }`;
   const acrossStore = (q: number) => `
-    { let u = li + ${256 * q}u; let g = u % ${groups}u; let k = u / ${groups}u;
+    { let u = li + ${n * q}u; let g = u % ${groups}u; let k = u / ${groups}u;
       ${staged}[k * ${stride} + g] = ${reg}${q}; }`;
   // stored (width, K): unit = 4 consecutive k of one row/column x
   const kq = t.bk / 4;
   const alongLoad = (k0: string, q: number) => `
     { // ${side} panel at k0 = ${k0}, unit ${q} of this thread
-      let u = li + ${256 * q}u; let kq = u % ${kq}u; let x = ${first} + u / ${kq}u;
+      let u = li + ${n * q}u; let kq = u % ${kq}u; let x = ${first} + u / ${kq}u;
       let kk = ${k0} + 4u * kq;
       let at = ${base} + x * ${ld} + kk;
       var v = vec4<f32>(0.0);
@@ -252,7 +261,7 @@ ${
       ${reg}${q} = v;
     }`;
   const alongStore = (q: number) => `
-    { let u = li + ${256 * q}u; let kq = u % ${kq}u; let w = u / ${kq}u;
+    { let u = li + ${n * q}u; let kq = u % ${kq}u; let w = u / ${kq}u;
 ${
     LANE.map((c, r) =>
       `      ${staged}[(4u * kq + ${r}u) * ${stride} + w / 4u][w % 4u] = ${reg}${q}.${c};`
@@ -268,13 +277,15 @@ ${
 
 /**
  * The kernel source of one transposition pair and tile (baked into the text: a pipeline per
- * variant, no per-element branches). Thread (tx, ty) owns the row groups ty + 16i (4 rows each)
- * and the column groups tx + 16j (4 columns each) of the tile, one vec4 accumulator per row and
- * column group: registers only, every loop over them unrolled in the text (drivers may put
- * dynamically indexed arrays in slow local memory).
+ * variant, no per-element branches). Thread (tx, ty) of the 16 x TY threads (TY = 16, or 8 with
+ * `threads` 128) owns the row groups ty + TY i (4 rows each) and the column groups tx + 16j
+ * (4 columns each) of the tile, one vec4 accumulator per row and column group: registers only,
+ * every loop over them unrolled in the text (drivers may put dynamically indexed arrays in slow
+ * local memory).
  */
 function gemmSource(transA: boolean, transB: boolean, t: GemmTile): string {
-  const ra = t.tm / 64, rb = t.tn / 64; // vec4 row groups, column groups per thread
+  const TY = threadsOf(t) / 16;
+  const ra = t.tm / (4 * TY), rb = t.tn / 64; // vec4 row groups, column groups per thread
   const stage = t.wide ? widePanel : panel;
   const pa = stage("A", transA, t), pb = stage("B", transB, t);
   const rows = [...Array(4 * ra).keys()], cols = [...Array(rb).keys()];
@@ -282,11 +293,11 @@ function gemmSource(transA: boolean, transB: boolean, t: GemmTile): string {
   const decl = rows.flatMap((r) => cols.map((j) => `  var ${acc(r, j)} = vec4<f32>(0.0);`));
   // one k of the panel: k a loop variable, or a number where the loop is written out
   const step = (k: number | null, pad: string) => {
-    const at = (stride: string, i: number) =>
-      k === null ? `k * ${stride} + ${16 * i}u` : `${k}u * ${stride} + ${16 * i}u`;
+    const at = (stride: string, offset: number) =>
+      k === null ? `k * ${stride} + ${offset}u` : `${k}u * ${stride} + ${offset}u`;
     return [
-      ...[...Array(ra).keys()].map((i) => `${pad}let a${i} = As[${at("SA", i)} + ty];`),
-      ...cols.map((j) => `${pad}let b${j} = Bs[${at("SB", j)} + tx];`),
+      ...[...Array(ra).keys()].map((i) => `${pad}let a${i} = As[${at("SA", TY * i)} + ty];`),
+      ...cols.map((j) => `${pad}let b${j} = Bs[${at("SB", 16 * j)} + tx];`),
       ...rows.flatMap((r) =>
         cols.map((j) => `${pad}${acc(r, j)} += a${r >> 2}.${LANE[r & 3]} * b${j};`)
       ),
@@ -315,7 +326,7 @@ ${arithmetic}
   }`;
   const stores = rows.flatMap((r) =>
     cols.map((j) =>
-      `  store4(baseC, row0 + 4u * (ty + ${16 * (r >> 2)}u) + ${r & 3}u, ` +
+      `  store4(baseC, row0 + 4u * (ty + ${TY * (r >> 2)}u) + ${r & 3}u, ` +
       `col0 + 4u * (tx + ${16 * j}u), ${acc(r, j)});`
     )
   );
@@ -325,7 +336,7 @@ const SB = ${t.tn / 4 + 1}u;
 var<workgroup> As: array<vec4<f32>, ${(t.tm / 4 + 1) * t.bk}>; // (bk, SA)
 var<workgroup> Bs: array<vec4<f32>, ${(t.tn / 4 + 1) * t.bk}>; // (bk, SB)
 
-@compute @workgroup_size(16, 16)
+@compute @workgroup_size(16, ${TY})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u,
         @builtin(local_invocation_index) li: u32) {
   let entry = wg.z / p.splits; // batch entry
