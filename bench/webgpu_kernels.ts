@@ -1,15 +1,15 @@
 /**
  * Per-kernel timings of the WebGPU backend at the official MDM shapes (latent 512, 4 heads,
  * 197 tokens, CFG batch 8, ff 1024), to see where a forward/backward spends its GPU time.
- * Each op is queued `reps` times and timed with one `sync()` (less the time of an empty one); the
- * dispatch overhead is measured
- * with tiny element-wise ops. Prints milliseconds per call and GFLOP/s for the products.
+ * Each op is queued `reps` times after a 3 s warm-up and timed by the GPU's timestamp queries
+ * (`gpuMs`); 200 tiny element-wise ops show the floor of one dispatch, and the read-back round
+ * trip is timed on the wall clock. Prints milliseconds per call and GFLOP/s for the products.
  *
  * Usage: `deno run -A bench/webgpu_kernels.ts [--batch 8] [--reps 100] [--tiles 64x128wu,...]
  * [--rounds 1]` (hardware adapter only; `--tiles`: time only these tiles of the table, `--rounds`:
  * print the table that many times, to see the spread).
  */
-import type { Backend, GemmOptions, Tensor } from "../kernels/backend.ts";
+import type { GemmOptions, Tensor } from "../kernels/backend.ts";
 import { createWebGpuBackend, type WebGpuBackend } from "../kernels/webgpu_backend.ts";
 import { resolveGemm } from "../kernels/gemm/cpu.ts";
 import {
@@ -33,30 +33,38 @@ const tileFilter = Deno.args.includes("--tiles")
   : null;
 const T = 197, C = 512, NH = 4, FF = 1024, R = B * T;
 
-/** Milliseconds of a `sync()` with nothing queued: subtracted from every timing below. */
-let syncFloor = 0;
-
-async function time(be: Backend, label: string, flops: number, run: () => void): Promise<void> {
+/**
+ * GPU milliseconds per repetition of `run` (which queues one or more dispatches): the sum of its
+ * dispatches' timestamp-query durations over `reps` repetitions. Wall time would count Deno's
+ * read-back latency (about 11 ms per sync on an H100, against 4 ms of work for 40 products at
+ * B 8), which no fixed floor subtracts reliably.
+ */
+async function gpuMs(be: WebGpuBackend, run: () => void): Promise<number> {
   run();
   await be.sync();
-  const t0 = performance.now();
+  if (!be.runtime.startProfile()) {
+    throw new Error(`Cannot time kernels: ${be.describe()} has no timestamp queries`);
+  }
   for (let i = 0; i < reps; i++) run();
-  await be.sync();
-  const ms = Math.max(performance.now() - t0 - syncFloor, 0) / reps;
+  const kernels = await be.runtime.stopProfile();
+  return kernels.reduce((sum, k) => sum + k.ms, 0) / reps;
+}
+
+async function time(
+  be: WebGpuBackend,
+  label: string,
+  flops: number,
+  run: () => void,
+): Promise<void> {
+  const ms = await gpuMs(be, run);
   const gf = flops > 0 ? `${(flops / ms / 1e6).toFixed(0).padStart(6)} GF/s` : "";
   console.log(`  ${label.padEnd(44)} ${ms.toFixed(3).padStart(9)} ms ${gf}`);
 }
 
 const be = await createWebGpuBackend();
-{
-  await be.sync();
-  const t0 = performance.now();
-  for (let i = 0; i < 10; i++) await be.sync();
-  syncFloor = (performance.now() - t0) / 10;
-}
 console.log(
   `webgpu kernels on ${be.describe()}: B ${B}, T ${T}, C ${C}, reps ${reps} ` +
-    `(net of an empty sync, ${syncFloor.toFixed(2)} ms)`,
+    `(GPU time from timestamp queries)`,
 );
 const t = (...shape: number[]): Tensor => {
   const x = be.tensor(shape);
@@ -174,15 +182,8 @@ async function tiles(be: WebGpuBackend): Promise<void> {
     }],
   ];
   /** GF/s of `dispatchAll` (which queues one product) over `reps` repetitions. */
-  const rate = async (flop: number, dispatchAll: () => void): Promise<string> => {
-    dispatchAll();
-    await be.sync();
-    const t0 = performance.now();
-    for (let i = 0; i < reps; i++) dispatchAll();
-    await be.sync();
-    const ms = Math.max(performance.now() - t0 - syncFloor, 1e-6) / reps;
-    return (flop / ms / 1e6).toFixed(0);
-  };
+  const rate = async (flop: number, dispatchAll: () => void): Promise<string> =>
+    (flop / await gpuMs(be, dispatchAll) / 1e6).toFixed(0);
   for (const [label, c, a, b, M, N, K, o] of cases) {
     const g = { M, N, K, ...resolveGemm(M, N, K, o) };
     const pick = chooseTile(g), split = chooseSplit(g, pick);
@@ -215,7 +216,7 @@ async function tiles(be: WebGpuBackend): Promise<void> {
 for (let r = 0; r < rounds; r++) await tiles(be);
 
 const n = 200;
-await time(be, `dispatch overhead: ${n} tiny axpby (per call / ${n})`, 0, () => {
+await time(be, `${n} tiny axpby (GPU time of all ${n})`, 0, () => {
   for (let i = 0; i < n; i++) be.axpby(tiny, tiny, 1, tiny, 1, 4);
 });
 const t0 = performance.now();
