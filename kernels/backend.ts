@@ -143,6 +143,10 @@ export interface Backend {
   gemm(c: Tensor, a: Tensor, b: Tensor, M: number, N: number, K: number, opts?: GemmOptions): void;
 
   // ---- linear: out (N, OC) = inp (N, C) @ weight (OC, C)^T + bias (OC) ---------------------
+  /**
+   * With `residual` (N, OC): `out = (inp W^T + bias) + residual`, the sum rounded as `axpby(out,
+   * out, 1, residual, 1)` after the product would round it (one pass over out on a GPU).
+   */
   linearForward(
     out: Tensor,
     inp: Tensor,
@@ -151,6 +155,7 @@ export interface Backend {
     N: number,
     C: number,
     OC: number,
+    residual?: Tensor | null,
   ): void;
   linearBackward(
     dinp: Tensor | null,

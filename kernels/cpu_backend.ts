@@ -429,11 +429,14 @@ class CpuBackend implements Backend {
     N: number,
     C: number,
     OC: number,
+    residual: Tensor | null = null,
   ): void {
     const k = this.#check("linearForward");
     k.dims({ N, C, OC });
+    const o = k.t("out", out, N * OC, "N*OC");
+    k.opt("residual", residual, N * OC, "N*OC"); // checked before anything is written
     linearForward(
-      k.t("out", out, N * OC, "N*OC"),
+      o,
       k.t("inp", inp, N * C, "N*C"),
       k.t("weight", weight, OC * C, "OC*C"),
       k.opt("bias", bias, OC, "OC"),
@@ -442,6 +445,7 @@ class CpuBackend implements Backend {
       OC,
       this.#gemm,
     );
+    if (residual !== null) this.axpby(out, out, 1, residual, 1, N * OC);
   }
 
   linearBackward(

@@ -318,6 +318,7 @@ export class WebGpuBackend implements Backend {
     K: number,
     opts: GemmOptions | undefined,
     bias: GPUBuffer | null,
+    residual: GPUBuffer | null = null,
   ): void {
     const g = resolveGemm(M, N, K, opts);
     if (![M, N, K, g.batch, g.lda, g.ldb, g.ldc].every(isCount)) {
@@ -340,7 +341,7 @@ export class WebGpuBackend implements Backend {
       "b",
     );
     const tc = this.#need(c, last(g.offsetC, g.strideC, M, N, g.ldc), "gemm", "c");
-    this.#gemm(tc.buffer, ta.buffer, tb.buffer, { M, N, K, ...g }, bias);
+    this.#gemm(tc.buffer, ta.buffer, tb.buffer, { M, N, K, ...g }, bias, residual);
   }
 
   // ---- linear ------------------------------------------------------------------------------
@@ -353,10 +354,14 @@ export class WebGpuBackend implements Backend {
     N: number,
     C: number,
     OC: number,
+    residual: Tensor | null = null,
   ): void {
-    // out (N, OC) = inp (N, C) @ weight (OC, C)^T + bias, the bias added by the product itself
+    // out (N, OC) = inp (N, C) @ weight (OC, C)^T + bias + residual, added by the product itself
     const bs = bias === null ? null : this.#need(bias, OC, "linearForward", "bias").buffer;
-    this.#checkedGemm(out, inp, weight, N, OC, C, { transB: true }, bs);
+    const rs = residual === null
+      ? null
+      : this.#need(residual, N * OC, "linearForward", "residual").buffer;
+    this.#checkedGemm(out, inp, weight, N, OC, C, { transB: true }, bs, rs);
   }
 
   linearBackward(
@@ -736,6 +741,7 @@ export class WebGpuBackend implements Backend {
     b: GPUBuffer,
     g: GemmArgs,
     bias: GPUBuffer | null = null,
+    residual: GPUBuffer | null = null, // (M, N) contiguous, like C
   ): void {
     if (g.M === 0 || g.N === 0 || g.batch === 0) return;
     if (g.batch > MAX_BATCH) {
@@ -743,13 +749,16 @@ export class WebGpuBackend implements Backend {
     }
     const tile = chooseTile(g), split = chooseSplit(g, tile);
     if (split.splits === 1) {
-      this.runtime.dispatch(gemmKernel(c, a, b, g, { tile, bias }));
+      this.runtime.dispatch(gemmKernel(c, a, b, g, { tile, bias, residual }));
       return;
     }
     const part = this.#splitScratch(split.splits * g.M * g.N * 4);
     this.runtime.dispatch(gemmKernel(part, a, b, g, { tile, split }));
     this.runtime.dispatch(splitReduceKernel(c, part, g, split.splits));
     if (bias !== null) this.runtime.dispatch(biasAddKernel(c, bias, g.M, g.N));
+    if (residual !== null) {
+      this.runtime.dispatch(axpbyKernel(c, c, 1, residual, 1, g.M * g.N));
+    }
   }
 
   /**

@@ -370,6 +370,7 @@ fn store4(baseC: u32, i: u32, j: u32, v: vec4<f32>) {
       var r = p.alpha * v[c];
       if (p.beta != 0.0) { r += p.beta * c_out[ci]; }
       if (p.hasBias != 0u) { r += bias[jj]; } // linear layers: out = inp W^T + bias
+      if (p.hasResidual != 0u) { r += residual[ci]; } // and + a residual stream
       c_out[ci] = r;
     }
   }
@@ -448,6 +449,11 @@ export interface GemmKernelOptions {
   split?: SplitK;
   /** (N) added to every row of C after alpha and beta (not with a split). */
   bias?: GPUBuffer | null;
+  /**
+   * Added to C after the bias, element by element at C's own indices (the same layout as C; not
+   * with a split): a residual connection in the product's single write.
+   */
+  residual?: GPUBuffer | null;
 }
 
 /** The GEMM kernel writing `c` from `a` and `b`. */
@@ -460,23 +466,25 @@ export function gemmKernel(
 ): Kernel {
   const tile = o.tile ?? chooseTile(g);
   const split = o.split ?? { splits: 1, kChunk: Math.max(g.K, 1) };
-  const bias = o.bias ?? null;
+  const bias = o.bias ?? null, residual = o.residual ?? null;
   const inner = g.inner ?? g.batch;
   const partial = split.splits > 1;
-  if (partial && (g.batch !== 1 || bias !== null)) {
+  if (partial && (g.batch !== 1 || bias !== null || residual !== null)) {
     throw new RangeError(
-      `Cannot split the k range of a batched product or one with a bias (batch ${g.batch})`,
+      `Cannot split the k range of a batched product or one with a bias or residual ` +
+        `(batch ${g.batch})`,
     );
   }
   return {
     name: `gemm_${g.transA ? "t" : "n"}${g.transB ? "t" : "n"}_${tileName(tile)}` +
       (partial ? "_splitk" : ""),
     code: gemmCode(g.transA, g.transB, tile),
-    // without a bias, `a` is bound in its place (never read)
+    // without a bias or residual, `a` is bound in its place (never read)
     inputs: [
       { name: "a", buffer: a },
       { name: "b", buffer: b },
       { name: "bias", buffer: bias ?? a },
+      { name: "residual", buffer: residual ?? a },
       // the same buffers read as vec4 by the wide tiles
       { name: "a4", buffer: a, type: "vec4<f32>" },
       { name: "b4", buffer: b, type: "vec4<f32>" },
@@ -487,6 +495,7 @@ export function gemmKernel(
       u32("N", g.N),
       u32("K", g.K),
       u32("hasBias", bias === null ? 0 : 1),
+      u32("hasResidual", residual === null ? 0 : 1),
       f32("alpha", partial ? 1 : g.alpha),
       f32("beta", partial ? 0 : g.beta),
       u32("lda", g.lda),

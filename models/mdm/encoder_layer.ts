@@ -138,13 +138,11 @@ export function encoderLayerForward(
   const N = B * S;
   linearForward(be, p.inProj, a.qkv, x, N, adapters); // (N, 3C)
   be.attentionForward(a.atty, a.att, a.qkv, keyMask, B, S, C, NH); // (N, C), (B, NH, S, S)
-  linearForward(be, p.outProj, a.res1, a.atty, N, adapters); // (N, C) attention output
-  be.axpby(a.res1, a.res1, 1, x, 1, N * C); // res1 = x + attention
+  linearForward(be, p.outProj, a.res1, a.atty, N, adapters, x); // res1 = attention + x (N, C)
   be.layernormForward(a.ln1, a.mean1, a.rstd1, a.res1, p.norm1.w, p.norm1.b, N, C, LN_EPS);
   linearForward(be, p.linear1, a.fch, a.ln1, N, adapters); // (N, FF)
   be.geluForward(a.fchG, a.fch, N * FF);
-  linearForward(be, p.linear2, a.res2, a.fchG, N, adapters); // (N, C) feed-forward output
-  be.axpby(a.res2, a.res2, 1, a.ln1, 1, N * C); // res2 = ln1 + feed-forward
+  linearForward(be, p.linear2, a.res2, a.fchG, N, adapters, a.ln1); // res2 = ff + ln1 (N, C)
   be.layernormForward(y, a.mean2, a.rstd2, a.res2, p.norm2.w, p.norm2.b, N, C, LN_EPS);
 }
 

@@ -71,7 +71,11 @@ export function loraInitA(rng: Rng, rank: number, C: number): Float32Array {
 // ------------------------------------------------------------------------------------------------
 // linear (+ LoRA): out (N, OC) = inp (N, C) W^T + b [+ s (inp A^T) B^T]
 
-/** Forward; `adapters` false runs the base layer alone (the reference model). */
+/**
+ * Forward; `adapters` false runs the base layer alone (the reference model). With `residual`
+ * (N, OC), `out` gets it added last (`axpby(out, out, 1, residual, 1)`'s rounding): in the
+ * product's own pass when no adapter follows.
+ */
 export function linearForward(
   be: Backend,
   lin: LinearLayer,
@@ -79,13 +83,15 @@ export function linearForward(
   inp: Tensor, // (N, C)
   N: number,
   adapters: boolean,
+  residual: Tensor | null = null, // (N, OC)
 ): void {
-  be.linearForward(out, inp, lin.w, lin.b, N, lin.C, lin.OC);
-  const ad = lin.lora;
-  if (ad === null || !adapters) return;
+  const ad = adapters ? lin.lora : null;
+  be.linearForward(out, inp, lin.w, lin.b, N, lin.C, lin.OC, ad === null ? residual : null);
+  if (ad === null) return;
   be.linearForward(ad.u, inp, ad.a, null, N, lin.C, ad.rank); // u (N, r) = inp A^T
   // out (N, OC) += s * u (N, r) @ B^T, B stored (OC, r)
   be.gemm(out, ad.u, ad.b, N, lin.OC, ad.rank, { transB: true, alpha: ad.scale, beta: 1 });
+  if (residual !== null) be.axpby(out, out, 1, residual, 1, N * lin.OC);
 }
 
 /**

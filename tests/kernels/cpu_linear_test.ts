@@ -111,6 +111,25 @@ Deno.test("cpu backend linear matches the float64 loops and skips null gradients
   assert.equal(calls, 3);
 });
 
+Deno.test("cpu backend linearForward() with a residual rounds as the product then axpby", async () => {
+  const N = 5, C = 7, OC = 6, rng = new Rng(41, 0);
+  const be = createCpuBackend();
+  const t = (n: number) => be.tensor([n], f32(randomArray(rng, n)));
+  const [inp, weight, bias, residual] = [t(N * C), t(OC * C), t(OC), t(N * OC)];
+  const fused = be.tensor([N, OC]), separate = be.tensor([N, OC]);
+  be.linearForward(fused, inp, weight, bias, N, C, OC, residual);
+  be.linearForward(separate, inp, weight, bias, N, C, OC);
+  be.axpby(separate, separate, 1, residual, 1, N * OC);
+  assert.deepEqual(await be.read(fused), await be.read(separate));
+  // a short residual is refused before anything is written
+  const before = await be.read(fused);
+  assert.throws(
+    () => be.linearForward(fused, inp, weight, bias, N, C, OC, be.tensor([3])),
+    (e: unknown) => e instanceof RangeError && /"residual" has 3 elements/.test(e.message),
+  );
+  assert.deepEqual(await be.read(fused), before);
+});
+
 Deno.test("cpu backend linearForward() rejects a short weight, naming it", () => {
   const be = createCpuBackend();
   const out = be.tensor([2, 3]), inp = be.tensor([2, 4]), weight = be.tensor([3, 3]);

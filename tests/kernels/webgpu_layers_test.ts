@@ -21,6 +21,11 @@ Deno.test({
     be.linearForward(out, inp, w, null, N, C, OC);
     cpu.linearForward(outC, inpC, wC, null, N, C, OC);
     await assertTwin(be, out, outC, 1e-5, 1e-4, "out without bias");
+    // + a residual, added in the product's own pass
+    const [res, resC] = both(be, [N, OC], uniform(N * OC, 7));
+    be.linearForward(out, inp, w, bias, N, C, OC, res);
+    cpu.linearForward(outC, inpC, wC, biasC, N, C, OC, resC);
+    await assertTwin(be, out, outC, 1e-5, 1e-4, "out with a residual");
 
     const [dout, doutC] = both(be, [N, OC], uniform(N * OC, 4));
     const [dinp, dinpC] = both(be, [N, C], new Float32Array(N * C).fill(NaN)); // overwritten
@@ -37,6 +42,26 @@ Deno.test({
     be.linearBackward(null, null, db, dout, inp, w, N, C, OC);
     cpu.linearBackward(null, null, dbC, doutC, inpC, wC, N, C, OC);
     await assertTwin(be, db, dbC, 2e-5, 1e-4, "dbias twice");
+  },
+});
+
+Deno.test({
+  ...GPU_TEST,
+  name: "linearForward() adds bias and residual after a product split along k",
+  ignore: gpuIgnore,
+  async fn() {
+    const be = await gpu();
+    // a long k range and few output columns: the product is split (chooseSplit)
+    const N = 8, C = 4096, OC = 16;
+    const [inp, inpC] = both(be, [N, C], uniform(N * C, 8));
+    const [w, wC] = both(be, [OC, C], uniform(OC * C, 9));
+    const [bias, biasC] = both(be, [OC], uniform(OC, 10));
+    const [res, resC] = both(be, [N, OC], uniform(N * OC, 11));
+    const [out, outC] = both(be, [N, OC]);
+    be.linearForward(out, inp, w, bias, N, C, OC, res);
+    cpu.linearForward(outC, inpC, wC, biasC, N, C, OC, resC);
+    // Sums of 4096 products in [-1, 1): atol 2e-4, rtol 1e-4.
+    await assertTwin(be, out, outC, 2e-4, 1e-4, "split product + bias + residual");
   },
 });
 
