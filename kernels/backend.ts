@@ -96,6 +96,8 @@ export interface Backend {
   write(t: Tensor, data: Float32Array, offset?: number): void;
   /** A host copy of `t`, after all queued work. */
   read(t: Tensor): Promise<Float32Array>;
+  /** Host copies of several tensors in one read-back (one GPU round trip), after all queued work. */
+  readMany(ts: readonly Tensor[]): Promise<Float32Array[]>;
   fill(t: Tensor, value: number): void;
   /** `dst[dstOffset + i] = src[srcOffset + i]` for `i < n` (whole tensor by default). */
   copy(dst: Tensor, src: Tensor, n?: number, dstOffset?: number, srcOffset?: number): void;

@@ -246,6 +246,10 @@ class CpuBackend implements Backend {
     return Promise.resolve(k.t("t", t, 0, "any").slice());
   }
 
+  readMany(ts: readonly Tensor[]): Promise<Float32Array[]> {
+    return Promise.all(ts.map((t) => this.read(t)));
+  }
+
   fill(t: Tensor, value: number): void {
     this.#check("fill").t("t", t, 0, "any").fill(value);
   }

@@ -168,12 +168,15 @@ export class WebGpuBackend implements Backend {
   }
 
   async read(t: Tensor): Promise<Float32Array> {
-    const g = this.#need(t, 0, "read", "t");
-    if (g.size === 0) {
-      await this.runtime.sync();
-      return new Float32Array(0);
-    }
-    return new Float32Array(await this.runtime.read(g.buffer, 0, g.size * 4));
+    return (await this.readMany([t]))[0];
+  }
+
+  async readMany(ts: readonly Tensor[]): Promise<Float32Array[]> {
+    const gs = ts.map((t) => this.#need(t, 0, "read", "t"));
+    const parts = await this.runtime.readMany(
+      gs.map((g) => ({ buffer: g.buffer, bytes: g.size * 4 })),
+    );
+    return parts.map((b) => new Float32Array(b));
   }
 
   fill(t: Tensor, value: number): void {

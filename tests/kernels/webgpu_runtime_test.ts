@@ -188,3 +188,23 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  ...GPU_TEST,
+  name: "readMany() returns every tensor after the queued work, odd and empty sizes included",
+  ignore: gpuIgnore,
+  async fn() {
+    const be = await gpu();
+    const sizes = [3, 0, 1, 5, 8];
+    const ts = sizes.map((n, i) => be.tensor([n], uniform(n, 90 + i)));
+    // queued work before the read-back: each tensor doubled in place
+    for (const [i, t] of ts.entries()) be.axpby(t, t, 2, t, 0, sizes[i]);
+    const got = await be.readMany(ts);
+    assert.equal(got.length, sizes.length);
+    for (const [i, n] of sizes.entries()) {
+      assert.deepEqual(got[i], uniform(n, 90 + i).map((v) => 2 * v), `tensor ${i} (${n})`);
+    }
+    assert.deepEqual(await be.readMany([]), []);
+    for (const t of ts) be.free(t);
+  },
+});

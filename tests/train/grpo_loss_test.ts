@@ -132,7 +132,7 @@ async function runHead(
       for (const x of Object.values(args)) be.free(x);
     }
     return {
-      stats: await h.stats(),
+      stats: (await h.stats()).stats,
       rowLogp: await be.read(h.rowLogp),
       rowKl: await be.read(h.rowKl),
     };

@@ -142,6 +142,8 @@ export function trainedSteps(
 /**
  * Computes the policy loss over `steps` of `r` and, when `backward` is true, accumulates its
  * gradient into the policy (call `zeroGrad()` first). Exposed for gradient checks.
+ * `afterBackward` queues work on the finished gradient; its result comes back in the same
+ * read-back as the statistics.
  */
 export async function policyLoss(
   ctx: GrpoStepContext,
@@ -152,6 +154,7 @@ export async function policyLoss(
   advantages: Float32Array, // (N)
   T: number,
   backward: boolean,
+  afterBackward: GradientReadback | null = null,
 ): Promise<UpdateStats> {
   const { be, policy, reference } = ctx, o = ctx.options;
   const N = lengths.length, F = policy.nfeats, n = N * T * F, K = steps.length, s = o.guidance;
@@ -227,7 +230,9 @@ export async function policyLoss(
       }
       if (backward) policy.backward(dout);
     }
-    return await head.stats();
+    const { stats, extra } = await head.stats(afterBackward?.queue() ?? null);
+    if (afterBackward && extra) afterBackward.receive(extra);
+    return stats;
   } finally {
     freeGuidedBatch(be, g);
     if (gRef !== g) freeGuidedBatch(be, gRef);
@@ -236,6 +241,14 @@ export async function policyLoss(
       be.free(t);
     }
   }
+}
+
+/** Work queued on the finished gradient whose result is read back with the step's statistics. */
+export interface GradientReadback {
+  /** Queues the work; returns the tensor to read. */
+  queue(): Tensor;
+  /** Receives the tensor's host copy. */
+  receive(host: Float32Array): void;
 }
 
 /** Frames of a step's rollout. */
@@ -288,9 +301,15 @@ export async function grpoStep(
     });
     const steps = trainedSteps(r, o.trainSteps, o.seed, step);
     policy.zeroGrad();
-    const u = await policyLoss(ctx, r, steps, text, batch.lengths, advantages, T, true);
     const params = policy.trainable();
-    const gradNorm = await ctx.clipper.clip(params, o.maxGradNorm);
+    // the gradient norm's sums come back in the stats' read-back: one GPU round trip, not two
+    const norm: { sums?: Float32Array } = {};
+    const u = await policyLoss(ctx, r, steps, text, batch.lengths, advantages, T, true, {
+      queue: () => ctx.clipper.queueSums(params),
+      receive: (host) => norm.sums = host,
+    });
+    if (norm.sums === undefined) throw new Error("Cannot clip the gradient: its norm was not read");
+    const gradNorm = ctx.clipper.applySums(params, o.maxGradNorm, norm.sums);
     ctx.optimizer.step(o.learningRate);
     const metrics: GrpoStepMetrics = {
       loss: u.loss,

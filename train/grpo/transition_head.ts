@@ -73,8 +73,11 @@ export interface TransitionHead {
   readonly rowKl: Tensor;
   /** Runs the loss of one transition: writes the row scales, accumulates the statistics. */
   add(d: TransitionDistances, step: SamplingStep): Promise<void>;
-  /** The statistics accumulated so far. */
-  stats(): Promise<UpdateStats>;
+  /**
+   * The statistics accumulated so far; with `extra`, also a host copy of it, read in the same
+   * read-back (one GPU round trip for both).
+   */
+  stats(extra?: Tensor | null): Promise<{ stats: UpdateStats; extra: Float32Array | null }>;
   free(): void;
 }
 
@@ -143,7 +146,7 @@ export function hostTransitionHead(setup: TransitionHeadSetup): TransitionHead {
       be.write(rowLogp, logProbRowScale(gLogp, lengths, count, st, N, T));
       be.write(rowKl, logProbRowScale(gKl, lengths, count, st, N, T));
     },
-    stats: () => Promise.resolve({ ...acc }),
+    stats: async (extra) => ({ stats: { ...acc }, extra: extra ? await be.read(extra) : null }),
     free() {
       be.free(rowLogp);
       be.free(rowKl);
@@ -195,10 +198,10 @@ export function deviceTransitionHead(setup: TransitionHeadSetup): TransitionHead
       }));
       return Promise.resolve();
     },
-    async stats() {
-      const a = await gpu.read(acc);
+    async stats(extra) {
+      const [a, e] = await gpu.readMany(extra ? [acc, extra] : [acc]);
       const at = (k: keyof typeof TransitionStat) => a[TransitionStat[k]];
-      return {
+      const stats = {
         loss: at("loss"),
         policyLoss: at("policyLoss"),
         klPenalty: at("klPenalty"),
@@ -209,6 +212,7 @@ export function deviceTransitionHead(setup: TransitionHeadSetup): TransitionHead
         logpRef: at("logpRef"),
         logpOld: at("logpOld"),
       };
+      return { stats, extra: e ?? null };
     },
     free() {
       for (const t of [acc, tValid, tCount, tAdv, rowLogp, rowKl]) gpu.free(t);

@@ -27,18 +27,31 @@ export class GradClipper {
    * above `maxNorm` (`maxNorm <= 0` or infinite only measures).
    */
   async clip(params: readonly NamedParam[], maxNorm: number): Promise<number> {
+    const sums = await this.backend.read(this.queueSums(params));
+    return this.applySums(params, maxNorm, sums);
+  }
+
+  /**
+   * Queues the sum of squares of each gradient; returns the (P) tensor they go to, for the
+   * caller to read (alone, or with other results in one read-back) and pass to `applySums`.
+   */
+  queueSums(params: readonly NamedParam[]): Tensor {
     const be = this.backend;
     params.forEach((p, i) => {
       be.rowSumSqDiff(this.#one, p.grad, this.#zeros, null, 1, p.grad.size);
       be.copy(this.#sums, this.#one, 1, i, 0);
     });
-    const sums = await be.read(this.#sums);
+    return this.#sums;
+  }
+
+  /** The second half of `clip`, given the read-back of `queueSums`' tensor. */
+  applySums(params: readonly NamedParam[], maxNorm: number, sums: Float32Array): number {
     let ss = 0;
     for (let i = 0; i < params.length; i++) ss += sums[i];
     const norm = Math.sqrt(ss);
     if (maxNorm > 0 && Number.isFinite(maxNorm) && norm > maxNorm) {
       const s = Math.fround(maxNorm / (norm + 1e-6));
-      for (const p of params) be.axpby(p.grad, p.grad, s, p.grad, 0, p.grad.size);
+      for (const p of params) this.backend.axpby(p.grad, p.grad, s, p.grad, 0, p.grad.size);
     }
     return norm;
   }
