@@ -106,8 +106,8 @@ export interface GrpoStepContext {
 
 /**
  * Trained transitions per denoiser call when not set (`--transition_batch 0`). On WebGPU, as
- * many as keep the call at most 32 samples (4 for the official 4 prompts x CFG 2: an H200 step
- * 1.33 -> 1.02 s, GPU memory 0.9 -> 2.8 GB), so larger groups do not multiply the memory; on the
+ * many as keep the call at most 32 samples (4 for the official 4 prompts x CFG 2: an H100 step
+ * 1.06 -> 0.78 s, GPU memory 0.9 -> 2.7 GB), so larger groups do not multiply the memory; on the
  * CPU 1 (nothing to gain there, and one transition at a time keeps its recorded results).
  */
 export function defaultTransitionBatch(be: Backend, samplesPerCall: number): number {
