@@ -146,8 +146,9 @@ export interface Backend {
 
   // ---- linear: out (N, OC) = inp (N, C) @ weight (OC, C)^T + bias (OC) ---------------------
   /**
-   * With `residual` (N, OC): `out = (inp W^T + bias) + residual`, the sum rounded as `axpby(out,
-   * out, 1, residual, 1)` after the product would round it (one pass over out on a GPU).
+   * With `residual` (N, OC), another tensor than `out`: `out = (inp W^T + bias) + residual`, the
+   * sum rounded as `axpby(out, out, 1, residual, 1)` after the product would round it (one pass
+   * over out on a GPU).
    */
   linearForward(
     out: Tensor,

@@ -438,7 +438,10 @@ class CpuBackend implements Backend {
     const k = this.#check("linearForward");
     k.dims({ N, C, OC });
     const o = k.t("out", out, N * OC, "N*OC");
-    k.opt("residual", residual, N * OC, "N*OC"); // checked before anything is written
+    const r = k.opt("residual", residual, N * OC, "N*OC"); // checked before anything is written
+    if (r !== null && r === o) {
+      throw new RangeError("Cannot run linearForward: residual is the output tensor itself");
+    }
     linearForward(
       o,
       k.t("inp", inp, N * C, "N*C"),

@@ -364,6 +364,9 @@ export class WebGpuBackend implements Backend {
     const rs = residual === null
       ? null
       : this.#need(residual, N * OC, "linearForward", "residual").buffer;
+    if (rs !== null && rs === this.#need(out, 0, "linearForward", "out").buffer) {
+      throw new RangeError("Cannot linearForward: residual is the output tensor itself");
+    }
     this.#checkedGemm(out, inp, weight, N, OC, C, { transB: true }, bs, rs);
   }
 

@@ -128,6 +128,10 @@ Deno.test("cpu backend linearForward() with a residual rounds as the product the
     (e: unknown) => e instanceof RangeError && /"residual" has 3 elements/.test(e.message),
   );
   assert.deepEqual(await be.read(fused), before);
+  assert.throws(
+    () => be.linearForward(fused, inp, weight, bias, N, C, OC, fused),
+    (e: unknown) => e instanceof RangeError && /residual is the output tensor/.test(e.message),
+  );
 });
 
 Deno.test("cpu backend linearForward() rejects a short weight, naming it", () => {

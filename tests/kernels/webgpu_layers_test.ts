@@ -26,6 +26,10 @@ Deno.test({
     be.linearForward(out, inp, w, bias, N, C, OC, res);
     cpu.linearForward(outC, inpC, wC, biasC, N, C, OC, resC);
     await assertTwin(be, out, outC, 1e-5, 1e-4, "out with a residual");
+    assert.throws(
+      () => be.linearForward(out, inp, w, bias, N, C, OC, out),
+      (e: unknown) => e instanceof RangeError && /residual is the output tensor/.test(e.message),
+    );
 
     const [dout, doutC] = both(be, [N, OC], uniform(N * OC, 4));
     const [dinp, dinpC] = both(be, [N, C], new Float32Array(N * C).fill(NaN)); // overwritten
