@@ -180,6 +180,15 @@ async function tiles(be: WebGpuBackend): Promise<void> {
       strideB: hs,
       strideC: hs,
     }],
+    // the backward's att^T dout (and dpreatt^T Q): TN per head
+    ["dV TN (T x hs x T, B*NH)", dqkv, att, out, T, hs, T, {
+      transA: true,
+      batch: B * NH,
+      ldb: C,
+      ldc: 3 * C,
+      strideB: hs,
+      strideC: hs,
+    }],
   ];
   /** GF/s of `dispatchAll` (which queues one product) over `reps` repetitions. */
   const rate = async (flop: number, dispatchAll: () => void): Promise<string> =>
