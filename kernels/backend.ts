@@ -96,7 +96,7 @@ export interface Backend {
   write(t: Tensor, data: Float32Array, offset?: number): void;
   /** A host copy of `t`, after all queued work. */
   read(t: Tensor): Promise<Float32Array>;
-  /** Host copies of several tensors in one read-back (one GPU round trip), after all queued work. */
+  /** Host copies of several tensors in one read-back (one GPU round trip), after queued work. */
   readMany(ts: readonly Tensor[]): Promise<Float32Array[]>;
   fill(t: Tensor, value: number): void;
   /** `dst[dstOffset + i] = src[srcOffset + i]` for `i < n` (whole tensor by default). */

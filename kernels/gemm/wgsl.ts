@@ -71,7 +71,6 @@ export function tileName(t: GemmTile): string {
     (t.unroll ? "u" : "") + (t.prefetch ? "p" : "") + (t.threads === 128 ? "t128" : "");
 }
 
-/** The tiles `gemmKernel` can run (`chooseTile` picks one; the benchmark times them all). */
 /** The tiles `chooseTile` picks (`u`: k loop written out, `w`: vec4 loads, `p`: prefetch). */
 const TILE_64X128_WU: GemmTile = { tm: 64, tn: 128, bk: 16, wide: true, unroll: true };
 const TILE_64X64_WU: GemmTile = { tm: 64, tn: 64, bk: 16, wide: true, unroll: true };
@@ -112,9 +111,9 @@ function workgroups(g: GemmArgs, tile: GemmTile): number {
 /**
  * The tile of a product, a function of its shape only (so a product always runs the same code).
  * From bench/webgpu_kernels.ts on an H100 at the MDM products (C 512, FF 1024, 197 tokens per
- * sample; TFLOP/s, two to five runs each; runs differ by 5-15%), at 8 samples (R = 1576 rows: a rollout
- * step, one transition) and at 32 (R = 6304: four transitions per call). Writing the panel's k
- * loop out (`u`) won everywhere, by 15-30% on the large products:
+ * sample; TFLOP/s, two to five runs each; runs differ by 5-15%), at 8 samples (R = 1576 rows: a
+ * rollout step, one transition) and at 32 (R = 6304: four transitions per call). Writing the
+ * panel's k loop out (`u`) won everywhere, by 15-30% on the large products:
  * - forward (NT) and input gradients (NN) at R = 6304: 64x128wu (in_proj 27.7-29.5, linear1
  *   26.6-27.0, linear2 27.4-28.1, dX 28.4-28.8, against 23.1-25.7 for 64x128w, the tile before);
  * - at R = 1576 with at most ONE_WAVE workgroups of 128x64: 128x64wup (linear1 17.2-19.7,

@@ -1,8 +1,9 @@
 /**
  * LayerNorm over the last axis, WGSL. inp (N, C); 32 threads per row, 8 rows per workgroup
  * (kernels/webgpu/row_groups.ts; looping over rows past the grid), each thread summing a fixed
- * strided subset, then a fixed-order tree: deterministic. Backward: dinp per row; dweight/dbias reduced over N by the two-pass column
- * scheme of kernels/linear/wgsl.ts (partials per chunk of rows, then summed in chunk order).
+ * strided subset, then a fixed-order tree: deterministic. Backward: dinp per row the same way;
+ * dweight/dbias reduced over N by the two-pass column scheme of kernels/linear/wgsl.ts (partials
+ * per chunk of rows, then summed in a fixed order).
  * CPU twin: kernels/layernorm/cpu.ts.
  */
 import { f32, type Kernel, u32 } from "../webgpu/kernel.ts";

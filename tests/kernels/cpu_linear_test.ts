@@ -111,7 +111,7 @@ Deno.test("cpu backend linear matches the float64 loops and skips null gradients
   assert.equal(calls, 3);
 });
 
-Deno.test("cpu backend linearForward() with a residual rounds as the product then axpby", async () => {
+Deno.test("cpu linearForward() with a residual rounds as the product, then axpby", async () => {
   const N = 5, C = 7, OC = 6, rng = new Rng(41, 0);
   const be = createCpuBackend();
   const t = (n: number) => be.tensor([n], f32(randomArray(rng, n)));

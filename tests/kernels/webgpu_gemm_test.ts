@@ -215,7 +215,8 @@ Deno.test("chooseTile() and chooseSplit() pick the measured tiles of the MDM pro
     return `${tileName(t)}/${chooseSplit(g, t).splits}`;
   };
   assert.equal(pick(100, 100, 64, { transB: true }), "128x64wup/1"); // small: one wave
-  assert.equal(pick(R, 3 * C, C, { transB: true }), "64x128wu/1"); // in_proj forward: 2 waves of 128x64
+  // in_proj forward: 312 workgroups of 128x64 would run in two waves
+  assert.equal(pick(R, 3 * C, C, { transB: true }), "64x128wu/1");
   assert.equal(pick(R, FF, C, { transB: true }), "128x64wup/1"); // linear1 forward
   assert.equal(pick(R, C, FF, { transB: true }), "128x64wup/1"); // linear2 forward: whole
   assert.equal(pick(R, C, FF), "128x64wup/1"); // input gradient of linear1
