@@ -1,7 +1,7 @@
 /**
  * Per-kernel timings of the WebGPU backend at the official MDM shapes (latent 512, 4 heads,
  * 197 tokens, CFG batch 8, ff 1024), to see where a forward/backward spends its GPU time.
- * Each op is queued `reps` times after a 3 s warm-up and timed by the GPU's timestamp queries
+ * Each op runs once untimed, then is queued `reps` times and timed by the GPU's timestamp queries
  * (`gpuMs`); 200 tiny element-wise ops show the floor of one dispatch, and the read-back round
  * trip is timed on the wall clock. Prints milliseconds per call and GFLOP/s for the products.
  *
@@ -80,12 +80,6 @@ const mean = t(R), rstd = t(R), lw = t(C), lb = t(C), tiny = t(4);
 const gemm =
   (c: Tensor, a: Tensor, b: Tensor, M: number, N: number, K: number, o: GemmOptions) => () =>
     be.gemm(c, a, b, M, N, K, o);
-// An idle GPU runs at a low clock for its first seconds of work (products measured 3-5 times
-// slower on an H100 fresh from idle): 3 s of products first.
-for (const t0 = performance.now(); performance.now() - t0 < 3000;) {
-  for (let i = 0; i < 20; i++) be.gemm(y3, x, w3, R, 3 * C, C, { transB: true });
-  await be.sync();
-}
 await time(
   be,
   "gemm NT in_proj (R x 3C x C)",

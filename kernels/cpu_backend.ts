@@ -437,13 +437,12 @@ class CpuBackend implements Backend {
   ): void {
     const k = this.#check("linearForward");
     k.dims({ N, C, OC });
-    const o = k.t("out", out, N * OC, "N*OC");
-    const r = k.opt("residual", residual, N * OC, "N*OC"); // checked before anything is written
-    if (r !== null && r === o) {
+    if (residual === out) {
       throw new RangeError("Cannot run linearForward: residual is the output tensor itself");
     }
+    k.opt("residual", residual, N * OC, "N*OC"); // checked before anything is written
     linearForward(
-      o,
+      k.t("out", out, N * OC, "N*OC"),
       k.t("inp", inp, N * C, "N*C"),
       k.t("weight", weight, OC * C, "OC*C"),
       k.opt("bias", bias, OC, "OC"),

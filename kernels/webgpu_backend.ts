@@ -360,13 +360,13 @@ export class WebGpuBackend implements Backend {
     residual: Tensor | null = null,
   ): void {
     // out (N, OC) = inp (N, C) @ weight (OC, C)^T + bias + residual, added by the product itself
+    if (residual === out) {
+      throw new RangeError("Cannot linearForward: residual is the output tensor itself");
+    }
     const bs = bias === null ? null : this.#need(bias, OC, "linearForward", "bias").buffer;
     const rs = residual === null
       ? null
       : this.#need(residual, N * OC, "linearForward", "residual").buffer;
-    if (rs !== null && rs === this.#need(out, 0, "linearForward", "out").buffer) {
-      throw new RangeError("Cannot linearForward: residual is the output tensor itself");
-    }
     this.#checkedGemm(out, inp, weight, N, OC, C, { transB: true }, bs, rs);
   }
 

@@ -16,33 +16,29 @@ export function laneReduce(lanes: number): string {
   if (!Number.isInteger(Math.log2(lanes)) || lanes < 1 || lanes > 256) {
     throw new RangeError(`Lanes per row must be a power of two up to 256, got ${lanes}`);
   }
-  return String.raw`
-const LANES = ${lanes}u; // threads per row
-const ROWS = ${256 / lanes}u; // rows per workgroup of 256
-var<workgroup> red: array<vec2f, 256>;
-fn laneSum2(v: vec2f, li: u32) -> vec2f {
+  // a fixed tree over the row's lanes of `red`, combining two vec2f entries with `combine`
+  const tree = (name: string, combine: string) =>
+    String.raw`
+fn ${name}(v: vec2f, li: u32) -> vec2f {
   let lane = li % LANES;
   red[li] = v;
   workgroupBarrier();
   for (var s = LANES / 2u; s > 0u; s >>= 1u) {
-    if (lane < s) { red[li] = red[li] + red[li + s]; }
+    if (lane < s) { red[li] = ${combine}; }
     workgroupBarrier();
   }
   let r = red[li - lane];
   workgroupBarrier();
   return r;
-}
+}`;
+  return String.raw`
+const LANES = ${lanes}u; // threads per row
+const ROWS = ${256 / lanes}u; // rows per workgroup of 256
+var<workgroup> red: array<vec2f, 256>;
+${tree("laneSum2", "red[li] + red[li + s]")}
+${tree("laneMax2", "max(red[li], red[li + s])")}
 fn laneMax(v: f32, li: u32) -> f32 {
-  let lane = li % LANES;
-  red[li].x = v;
-  workgroupBarrier();
-  for (var s = LANES / 2u; s > 0u; s >>= 1u) {
-    if (lane < s) { red[li].x = max(red[li].x, red[li + s].x); }
-    workgroupBarrier();
-  }
-  let r = red[li - lane].x;
-  workgroupBarrier();
-  return r;
+  return laneMax2(vec2f(v, 0.0), li).x;
 }
 `;
 }

@@ -2,6 +2,8 @@
 import assert from "node:assert/strict";
 import { assertTwin, both, cpu, gpu, GPU_TEST, gpuIgnore, uniform } from "./_webgpu.ts";
 import { maskedSoftmaxKernel } from "../../kernels/attention/wgsl.ts";
+import { resolveGemm } from "../../kernels/gemm/cpu.ts";
+import { chooseSplit, chooseTile } from "../../kernels/gemm/wgsl.ts";
 
 Deno.test({
   ...GPU_TEST,
@@ -57,6 +59,8 @@ Deno.test({
     const be = await gpu();
     // a long k range and few output columns: the product is split (chooseSplit)
     const N = 8, C = 4096, OC = 16;
+    const g = { M: N, N: OC, K: C, ...resolveGemm(N, OC, C, { transB: true }) };
+    assert.ok(chooseSplit(g, chooseTile(g)).splits > 1, "this product is split");
     const [inp, inpC] = both(be, [N, C], uniform(N * C, 8));
     const [w, wC] = both(be, [OC, C], uniform(OC * C, 9));
     const [bias, biasC] = both(be, [OC], uniform(OC, 10));

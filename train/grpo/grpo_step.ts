@@ -231,7 +231,7 @@ export async function policyLoss(
       if (backward) policy.backward(dout);
     }
     const { stats, extra } = await head.stats(afterBackward?.queue() ?? null);
-    if (afterBackward && extra) afterBackward.receive(extra);
+    if (extra !== null) afterBackward?.receive(extra);
     return stats;
   } finally {
     freeGuidedBatch(be, g);
@@ -303,13 +303,11 @@ export async function grpoStep(
     policy.zeroGrad();
     const params = policy.trainable();
     // the gradient norm's sums come back in the stats' read-back: one GPU round trip, not two
-    const norm: { sums?: Float32Array } = {};
+    let gradNorm = NaN;
     const u = await policyLoss(ctx, r, steps, text, batch.lengths, advantages, T, true, {
       queue: () => ctx.clipper.queueSums(params),
-      receive: (host) => norm.sums = host,
+      receive: (sums) => gradNorm = ctx.clipper.applySums(params, o.maxGradNorm, sums),
     });
-    if (norm.sums === undefined) throw new Error("Cannot clip the gradient: its norm was not read");
-    const gradNorm = ctx.clipper.applySums(params, o.maxGradNorm, norm.sums);
     ctx.optimizer.step(o.learningRate);
     const metrics: GrpoStepMetrics = {
       loss: u.loss,
