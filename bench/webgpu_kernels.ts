@@ -73,7 +73,7 @@ const t = (...shape: number[]): Tensor => {
 };
 const x = t(R, C), w3 = t(3 * C, C), b3 = t(3 * C), qkv = t(R, 3 * C), y3 = t(R, 3 * C);
 const w1 = t(FF, C), b1 = t(FF), h = t(R, FF), w2 = t(C, FF), b2 = t(C), y = t(R, C);
-const dW1 = t(FF, C), db1 = t(FF), dx = t(R, C);
+const dW1 = t(FF, C), db1 = t(FF), dx = t(R, C), hG = t(R, FF), dh = t(R, FF);
 const att = t(B, NH, T, T), datt = t(B, NH, T, T), out = t(R, C), dqkv = t(R, 3 * C);
 const mean = t(R), rstd = t(R), lw = t(C), lb = t(C), tiny = t(4);
 
@@ -111,9 +111,21 @@ await time(
 );
 await time(
   be,
+  "linearForward linear1 + GELU (epilogue)",
+  2 * R * FF * C,
+  () => be.linearForward(h, x, w1, b1, R, C, FF, { gelu: hG }),
+);
+await time(
+  be,
   "linearForward linear2",
   2 * R * FF * C,
   () => be.linearForward(y, h, w2, b2, R, FF, C),
+);
+await time(
+  be,
+  "linearBackward linear2 dx through GELU",
+  2 * R * FF * C,
+  () => be.linearBackward(dh, null, null, y, hG, w2, R, FF, C, { geluInput: h }),
 );
 await time(
   be,

@@ -84,6 +84,59 @@ export interface MemoryStats {
   peakBytes: number;
 }
 
+/**
+ * What a linear layer's forward also does, in the product's single pass over `out` on a GPU.
+ * Each field names the separate call it replaces: the CPU backend makes exactly that call after
+ * the product (the same bits); a GPU computes the same expression in the product's epilogue.
+ */
+export interface LinearForwardExtras {
+  /**
+   * (N, OC), another tensor than `out`: `out = (inp W^T + bias) + residual`, as
+   * `axpby(out, out, 1, residual, 1)` would add it.
+   */
+  residual?: Tensor | null;
+  /**
+   * (N, OC), another tensor than `out`: also `gelu = GELU(out)` (after the residual), as
+   * `geluForward(gelu, out, N * OC)` would; `out` stays GELU's input (kept for backward).
+   */
+  gelu?: Tensor | null;
+}
+
+/** What a linear layer's backward also does, in the single pass over `dinp` on a GPU (as above). */
+export interface LinearBackwardExtras {
+  /**
+   * (N, C), another tensor than `dinp`: the layer's input was `GELU(geluInput)`, and `dinp`
+   * receives the gradient of `geluInput` instead, `(dout W) * GELU'(geluInput)`, as
+   * `geluBackward(dinp, geluInput, dinp, N * C)` would after the product.
+   */
+  geluInput?: Tensor | null;
+  /**
+   * (N, C), another tensor than `dinp`: added last (a residual connection's other path), as
+   * `axpby(dinp, dinp, 1, residual, 1)` would.
+   */
+  residual?: Tensor | null;
+}
+
+/**
+ * Refuses extras that are the written tensor itself (each is read at the indices being written)
+ * or that have nothing to act on (`target` null: a skipped input gradient).
+ */
+export function checkExtras(
+  method: string,
+  target: Tensor | null,
+  extras: Record<string, Tensor | null>,
+): void {
+  for (const [name, t] of Object.entries(extras)) {
+    if (t === null) continue;
+    if (target === null) {
+      throw new RangeError(`Cannot run ${method}: ${name} is given but the input gradient is not`);
+    }
+    if (t === target) {
+      throw new RangeError(`Cannot run ${method}: ${name} is the output tensor itself`);
+    }
+  }
+}
+
 export interface Backend {
   readonly kind: BackendKind;
   /** Human-readable description: "cpu (wasm-simd gemm)", "webgpu (NVIDIA H100 ...)". */
@@ -128,6 +181,11 @@ export interface Backend {
   resetPeak(): void;
   /** Waits for all queued work. */
   sync(): Promise<void>;
+  /**
+   * Starts the queued work without waiting for it (a GPU backend submits what it has encoded):
+   * call it before awaiting something else, so that the device works meanwhile.
+   */
+  submit(): void;
 
   // ---- element-wise ------------------------------------------------------------------------
   /** `out[i] = alpha * a[i] + beta * b[i]` (residual add: alpha = beta = 1). `out` may alias. */
@@ -145,11 +203,7 @@ export interface Backend {
   gemm(c: Tensor, a: Tensor, b: Tensor, M: number, N: number, K: number, opts?: GemmOptions): void;
 
   // ---- linear: out (N, OC) = inp (N, C) @ weight (OC, C)^T + bias (OC) ---------------------
-  /**
-   * With `residual` (N, OC), another tensor than `out`: `out = (inp W^T + bias) + residual`, the
-   * sum rounded as `axpby(out, out, 1, residual, 1)` after the product would round it (one pass
-   * over out on a GPU).
-   */
+  /** With `extras`, the layer's neighbours in the product's single write (see its fields). */
   linearForward(
     out: Tensor,
     inp: Tensor,
@@ -158,8 +212,12 @@ export interface Backend {
     N: number,
     C: number,
     OC: number,
-    residual?: Tensor | null,
+    extras?: LinearForwardExtras,
   ): void;
+  /**
+   * dinp (N, C) = dout W (overwritten; skipped when null), dweight += dout^T inp, dbias +=
+   * column sums of dout. With `extras` (which need dinp), dinp's neighbours in its single write.
+   */
   linearBackward(
     dinp: Tensor | null,
     dweight: Tensor | null,
@@ -170,6 +228,7 @@ export interface Backend {
     N: number,
     C: number,
     OC: number,
+    extras?: LinearBackwardExtras,
   ): void;
 
   // ---- layernorm over the last axis: inp (N, C); mean, rstd (N) saved for backward --------

@@ -36,14 +36,17 @@
  * assert.deepEqual([...await be.read(y)], [3, 6, 9, 12]);
  * ```
  */
-import type {
-  AdamWOptions,
-  Backend,
-  BackendKind,
-  GemmOptions,
-  MemoryStats,
-  RandomAddress,
-  Tensor,
+import {
+  type AdamWOptions,
+  type Backend,
+  type BackendKind,
+  checkExtras,
+  type GemmOptions,
+  type LinearBackwardExtras,
+  type LinearForwardExtras,
+  type MemoryStats,
+  type RandomAddress,
+  type Tensor,
 } from "./backend.ts";
 import { type GemmFn, gemmRef, resolveGemm } from "./gemm/cpu.ts";
 import { axpbyF32, geluBackwardF32, geluForwardF32 } from "./wasm/elementwise_f32.ts";
@@ -345,6 +348,8 @@ class CpuBackend implements Backend {
     return Promise.resolve();
   }
 
+  submit(): void {} // every kernel has run already
+
   // ---- element-wise ------------------------------------------------------------------------
 
   axpby(out: Tensor, a: Tensor, alpha: number, b: Tensor, beta: number, n: number): void {
@@ -433,14 +438,15 @@ class CpuBackend implements Backend {
     N: number,
     C: number,
     OC: number,
-    residual: Tensor | null = null,
+    extras: LinearForwardExtras = {},
   ): void {
     const k = this.#check("linearForward");
     k.dims({ N, C, OC });
-    if (residual === out) {
-      throw new RangeError("Cannot run linearForward: residual is the output tensor itself");
-    }
-    k.opt("residual", residual, N * OC, "N*OC"); // checked before anything is written
+    const residual = extras.residual ?? null, gelu = extras.gelu ?? null;
+    checkExtras("linearForward", out, { residual, gelu });
+    // checked before anything is written
+    k.opt("residual", residual, N * OC, "N*OC");
+    k.opt("gelu", gelu, N * OC, "N*OC");
     linearForward(
       k.t("out", out, N * OC, "N*OC"),
       k.t("inp", inp, N * C, "N*C"),
@@ -452,6 +458,7 @@ class CpuBackend implements Backend {
       this.#gemm,
     );
     if (residual !== null) this.axpby(out, out, 1, residual, 1, N * OC);
+    if (gelu !== null) this.geluForward(gelu, out, N * OC);
   }
 
   linearBackward(
@@ -464,9 +471,14 @@ class CpuBackend implements Backend {
     N: number,
     C: number,
     OC: number,
+    extras: LinearBackwardExtras = {},
   ): void {
     const k = this.#check("linearBackward");
     k.dims({ N, C, OC });
+    const residual = extras.residual ?? null, geluInput = extras.geluInput ?? null;
+    checkExtras("linearBackward", dinp, { residual, geluInput });
+    k.opt("residual", residual, N * C, "N*C");
+    k.opt("geluInput", geluInput, N * C, "N*C");
     linearBackward(
       k.opt("dinp", dinp, N * C, "N*C"),
       k.opt("dweight", dweight, OC * C, "OC*C"),
@@ -479,6 +491,9 @@ class CpuBackend implements Backend {
       OC,
       this.#gemm,
     );
+    if (dinp === null) return;
+    if (geluInput !== null) this.geluBackward(dinp, geluInput, dinp, N * C);
+    if (residual !== null) this.axpby(dinp, dinp, 1, residual, 1, N * C);
   }
 
   // ---- layernorm ---------------------------------------------------------------------------

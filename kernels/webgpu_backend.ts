@@ -5,13 +5,16 @@
  * wgsl.ts and encodes it; work is submitted in batches and `read()`/`sync()` wait for it.
  * Composite ops (linear, attention) are sequences of GEMM and row-kernel dispatches.
  */
-import type {
-  AdamWOptions,
-  Backend,
-  GemmOptions,
-  MemoryStats,
-  RandomAddress,
-  Tensor,
+import {
+  type AdamWOptions,
+  type Backend,
+  checkExtras,
+  type GemmOptions,
+  type LinearBackwardExtras,
+  type LinearForwardExtras,
+  type MemoryStats,
+  type RandomAddress,
+  type Tensor,
 } from "./backend.ts";
 import { resolveGemm } from "./gemm/cpu.ts";
 import {
@@ -19,6 +22,7 @@ import {
   chooseTile,
   type GemmArgs,
   gemmKernel,
+  type GemmKernelOptions,
   splitReduceKernel,
 } from "./gemm/wgsl.ts";
 import {
@@ -242,6 +246,10 @@ export class WebGpuBackend implements Backend {
     return this.runtime.sync();
   }
 
+  submit(): void {
+    this.runtime.flush();
+  }
+
   // ---- element-wise ------------------------------------------------------------------------
 
   axpby(out: Tensor, a: Tensor, alpha: number, b: Tensor, beta: number, n: number): void {
@@ -308,10 +316,10 @@ export class WebGpuBackend implements Backend {
   // ---- matmul ------------------------------------------------------------------------------
 
   gemm(c: Tensor, a: Tensor, b: Tensor, M: number, N: number, K: number, opts?: GemmOptions): void {
-    this.#checkedGemm(c, a, b, M, N, K, opts, null);
+    this.#checkedGemm(c, a, b, M, N, K, opts);
   }
 
-  /** `gemm` with an optional bias (N) added to every row of C in the same pass. */
+  /** `gemm` with the epilogue's buffers (a bias, a residual, a GELU) in the same pass over C. */
   #checkedGemm(
     c: Tensor,
     a: Tensor,
@@ -320,8 +328,7 @@ export class WebGpuBackend implements Backend {
     N: number,
     K: number,
     opts: GemmOptions | undefined,
-    bias: GPUBuffer | null,
-    residual: GPUBuffer | null = null,
+    epilogue: Epilogue = {},
   ): void {
     const g = resolveGemm(M, N, K, opts);
     if (![M, N, K, g.batch, g.lda, g.ldb, g.ldc].every(isCount)) {
@@ -344,7 +351,7 @@ export class WebGpuBackend implements Backend {
       "b",
     );
     const tc = this.#need(c, last(g.offsetC, g.strideC, M, N, g.ldc), "gemm", "c");
-    this.#gemm(tc.buffer, ta.buffer, tb.buffer, { M, N, K, ...g }, bias, residual);
+    this.#gemm(tc.buffer, ta.buffer, tb.buffer, { M, N, K, ...g }, epilogue);
   }
 
   // ---- linear ------------------------------------------------------------------------------
@@ -357,17 +364,16 @@ export class WebGpuBackend implements Backend {
     N: number,
     C: number,
     OC: number,
-    residual: Tensor | null = null,
+    extras: LinearForwardExtras = {},
   ): void {
-    // out (N, OC) = inp (N, C) @ weight (OC, C)^T + bias + residual, added by the product itself
-    if (residual === out) {
-      throw new RangeError("Cannot linearForward: residual is the output tensor itself");
-    }
-    const bs = bias === null ? null : this.#need(bias, OC, "linearForward", "bias").buffer;
-    const rs = residual === null
-      ? null
-      : this.#need(residual, N * OC, "linearForward", "residual").buffer;
-    this.#checkedGemm(out, inp, weight, N, OC, C, { transB: true }, bs, rs);
+    // out (N, OC) = inp (N, C) @ weight (OC, C)^T + bias + residual; gelu = GELU(out): one pass
+    const m = "linearForward", residual = extras.residual ?? null, gelu = extras.gelu ?? null;
+    checkExtras(m, out, { residual, gelu });
+    this.#checkedGemm(out, inp, weight, N, OC, C, { transB: true }, {
+      bias: bias === null ? null : this.#need(bias, OC, m, "bias").buffer,
+      residual: residual === null ? null : this.#need(residual, N * OC, m, "residual").buffer,
+      gelu: gelu === null ? null : this.#need(gelu, N * OC, m, "gelu").buffer,
+    });
   }
 
   linearBackward(
@@ -380,14 +386,23 @@ export class WebGpuBackend implements Backend {
     N: number,
     C: number,
     OC: number,
+    extras: LinearBackwardExtras = {},
   ): void {
-    // dinp (N, C) = dout (N, OC) @ weight (OC, C)
-    if (dinp !== null) this.gemm(dinp, dout, weight, N, C, OC);
+    const m = "linearBackward";
+    const residual = extras.residual ?? null, geluInput = extras.geluInput ?? null;
+    checkExtras(m, dinp, { residual, geluInput });
+    // dinp (N, C) = dout (N, OC) @ weight (OC, C) [* GELU'(geluInput)] [+ residual]: one pass
+    if (dinp !== null) {
+      this.#checkedGemm(dinp, dout, weight, N, C, OC, undefined, {
+        residual: residual === null ? null : this.#need(residual, N * C, m, "residual").buffer,
+        geluInput: geluInput === null ? null : this.#need(geluInput, N * C, m, "geluInput").buffer,
+      });
+    }
     // dweight (OC, C) += dout^T (OC, N) @ inp (N, C)
     if (dweight !== null) this.gemm(dweight, dout, inp, OC, C, N, { transA: true, beta: 1 });
     if (dbias !== null && OC > 0) {
-      const db = this.#need(dbias, OC, "linearBackward", "dbias");
-      const d = this.#need(dout, N * OC, "linearBackward", "dout");
+      const db = this.#need(dbias, OC, m, "dbias");
+      const d = this.#need(dout, N * OC, m, "dout");
       if (N === 0) return;
       // dbias (OC) += column sums of dout (N, OC), two deterministic passes.
       const chunks = columnChunks(N);
@@ -741,30 +756,25 @@ export class WebGpuBackend implements Backend {
     };
   }
 
-  #gemm(
-    c: GPUBuffer,
-    a: GPUBuffer,
-    b: GPUBuffer,
-    g: GemmArgs,
-    bias: GPUBuffer | null = null,
-    residual: GPUBuffer | null = null, // (M, N) contiguous, like C
-  ): void {
+  #gemm(c: GPUBuffer, a: GPUBuffer, b: GPUBuffer, g: GemmArgs, epilogue: Epilogue = {}): void {
     if (g.M === 0 || g.N === 0 || g.batch === 0) return;
     if (g.batch > MAX_BATCH) {
       throw new RangeError(`Cannot gemm: batch ${g.batch} exceeds ${MAX_BATCH}`);
     }
     const tile = chooseTile(g), split = chooseSplit(g, tile);
     if (split.splits === 1) {
-      this.runtime.dispatch(gemmKernel(c, a, b, g, { tile, bias, residual }));
+      this.runtime.dispatch(gemmKernel(c, a, b, g, { tile, ...epilogue }));
       return;
     }
+    // A split product's epilogue runs after the slices are summed, in the same order.
     const part = this.#splitScratch(split.splits * g.M * g.N * 4);
+    const n = g.M * g.N, { bias, residual, gelu, geluInput } = epilogue;
     this.runtime.dispatch(gemmKernel(part, a, b, g, { tile, split }));
     this.runtime.dispatch(splitReduceKernel(c, part, g, split.splits));
-    if (bias !== null) this.runtime.dispatch(biasAddKernel(c, bias, g.M, g.N));
-    if (residual !== null) {
-      this.runtime.dispatch(axpbyKernel(c, c, 1, residual, 1, g.M * g.N));
-    }
+    if (bias) this.runtime.dispatch(biasAddKernel(c, bias, g.M, g.N));
+    if (geluInput) this.runtime.dispatch(geluBackwardKernel(c, geluInput, c, n));
+    if (residual) this.runtime.dispatch(axpbyKernel(c, c, 1, residual, 1, n));
+    if (gelu) this.runtime.dispatch(geluForwardKernel(gelu, c, n));
   }
 
   /**
@@ -781,6 +791,9 @@ export class WebGpuBackend implements Backend {
 }
 
 type Side = "A" | "B" | "C";
+
+/** A product's epilogue buffers (`GemmKernelOptions`); a contiguous C for all but the bias. */
+type Epilogue = Pick<GemmKernelOptions, "bias" | "residual" | "gelu" | "geluInput">;
 
 /** One GEMM operand as a 2-level batched strided view: offset, leading dim, inner/outer strides. */
 function view(

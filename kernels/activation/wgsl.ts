@@ -40,18 +40,28 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 `;
 }
 
-const GELU_FORWARD = elementwise(
-  "gelu forward",
-  "let x = inp[i]; out[i] = 0.5 * x * (1.0 + erf_f32(x * 0.70710678118654752));",
-  WGSL_ERF,
-);
+/**
+ * Exact GELU and its derivative as WGSL functions (after `WGSL_ERF`), shared by the element-wise
+ * kernels and the GEMM epilogue (kernels/gemm/wgsl.ts): the same expressions, the same rounding.
+ * d/dx [x Phi(x)] = Phi(x) + x phi(x), phi(x) = exp(-x^2 / 2) / sqrt(2 pi).
+ */
+export const WGSL_GELU = WGSL_ERF + String.raw`
+fn gelu_f32(x: f32) -> f32 {
+  return 0.5 * x * (1.0 + erf_f32(x * 0.70710678118654752));
+}
+fn gelu_grad_f32(x: f32) -> f32 {
+  let cdf = 0.5 * (1.0 + erf_f32(x * 0.70710678118654752));
+  let pdf = 0.3989422804014327 * exp(-0.5 * x * x);
+  return cdf + x * pdf;
+}
+`;
 
-// d/dx [x Phi(x)] = Phi(x) + x phi(x), phi(x) = exp(-x^2 / 2) / sqrt(2 pi).
+const GELU_FORWARD = elementwise("gelu forward", "out[i] = gelu_f32(inp[i]);", WGSL_GELU);
+
 const GELU_BACKWARD = elementwise(
   "gelu backward",
-  "let x = inp[i]; let cdf = 0.5 * (1.0 + erf_f32(x * 0.70710678118654752)); " +
-    "let pdf = 0.3989422804014327 * exp(-0.5 * x * x); dinp[i] = dout[i] * (cdf + x * pdf);",
-  WGSL_ERF,
+  "dinp[i] = dout[i] * gelu_grad_f32(inp[i]);",
+  WGSL_GELU,
 );
 
 const SILU_FORWARD = elementwise(

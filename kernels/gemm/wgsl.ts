@@ -10,7 +10,12 @@
  *
  * The batch index is split in two levels, `b = outer * inner + i`, each with its own strides, so
  * attention's per-(batch, head) products inside qkv (B, T, 3C) are one dispatch.
+ *
+ * The single write of C can carry a linear layer's neighbours (`GemmKernelOptions`): a bias, a
+ * residual, a GELU applied to C into a second output (a feed-forward's first layer), or C times
+ * GELU's derivative (the gradient through that GELU): one pass over C instead of two or three.
  */
+import { WGSL_GELU } from "../activation/wgsl.ts";
 import { f32, gridStride, type Kernel, u32 } from "../webgpu/kernel.ts";
 
 /** Fully resolved GEMM arguments (see `resolveGemm` in kernels/gemm/cpu.ts) plus the 2-level batch. */
@@ -282,7 +287,12 @@ ${
  * every loop over them unrolled in the text (drivers may put dynamically indexed arrays in slow
  * local memory).
  */
-function gemmSource(transA: boolean, transB: boolean, t: GemmTile): string {
+function gemmSource(
+  transA: boolean,
+  transB: boolean,
+  t: GemmTile,
+  epilogue: GemmEpilogue,
+): string {
   const TY = threadsOf(t) / 16;
   const ra = t.tm / (4 * TY), rb = t.tn / 64; // vec4 row groups, column groups per thread
   const stage = t.wide ? widePanel : panel;
@@ -368,23 +378,29 @@ fn store4(baseC: u32, i: u32, j: u32, v: vec4<f32>) {
       // beta = 0 must not read C: stale NaNs would survive 0 * NaN.
       var r = p.alpha * v[c];
       if (p.beta != 0.0) { r += p.beta * c_out[ci]; }
-      if (p.hasBias != 0u) { r += bias[jj]; } // linear layers: out = inp W^T + bias
+      if (p.hasBias != 0u) { r += bias[jj]; } // linear layers: out = inp W^T + bias${
+    epilogue === "geluGrad"
+      ? "\n      r *= gelu_grad_f32(gelu_in[ci]); // the gradient through GELU(gelu_in)"
+      : ""
+  }
       if (p.hasResidual != 0u) { r += residual[ci]; } // and + a residual stream
-      c_out[ci] = r;
+      c_out[ci] = r;${
+    epilogue === "gelu" ? "\n      gelu_out[ci] = gelu_f32(r); // a feed-forward's activation" : ""
+  }
     }
   }
 }
-`;
+${epilogue === "none" ? "" : WGSL_GELU}`;
 }
 
 const SOURCES = new Map<string, string>();
 
-/** The cached source of a transposition pair and tile. */
-function gemmCode(transA: boolean, transB: boolean, t: GemmTile): string {
-  const key = `${transA ? "T" : "N"}${transB ? "T" : "N"}${tileName(t)}`;
+/** The cached source of a transposition pair, tile and epilogue. */
+function gemmCode(transA: boolean, transB: boolean, t: GemmTile, epilogue: GemmEpilogue): string {
+  const key = `${transA ? "T" : "N"}${transB ? "T" : "N"}${tileName(t)}:${epilogue}`;
   let code = SOURCES.get(key);
   if (code === undefined) {
-    code = gemmSource(transA, transB, t);
+    code = gemmSource(transA, transB, t, epilogue);
     SOURCES.set(key, code);
   }
   return code;
@@ -449,11 +465,21 @@ export interface GemmKernelOptions {
   /** (N) added to every row of C after alpha and beta (not with a split). */
   bias?: GPUBuffer | null;
   /**
-   * Added to C after the bias, element by element at C's own indices (the same layout as C; not
-   * with a split): a residual connection in the product's single write.
+   * Added to C after the bias (and the GELU derivative), element by element at C's own indices
+   * (the same layout as C; not with a split): a residual connection in the product's single write.
    */
   residual?: GPUBuffer | null;
+  /** Also `gelu[i] = GELU(C[i])` at C's indices, after everything else (not with a split). */
+  gelu?: GPUBuffer | null;
+  /**
+   * C times `GELU'(geluInput[i])` at C's indices, before the residual (not with a split): the
+   * gradient of GELU's input when the product is the gradient of its output.
+   */
+  geluInput?: GPUBuffer | null;
 }
+
+/** What the product's write adds beyond alpha, beta, bias and residual. */
+export type GemmEpilogue = "none" | "gelu" | "geluGrad";
 
 /** The GEMM kernel writing `c` from `a` and `b`. */
 export function gemmKernel(
@@ -466,18 +492,24 @@ export function gemmKernel(
   const tile = o.tile ?? chooseTile(g);
   const split = o.split ?? { splits: 1, kChunk: Math.max(g.K, 1) };
   const bias = o.bias ?? null, residual = o.residual ?? null;
+  const gelu = o.gelu ?? null, geluInput = o.geluInput ?? null;
+  if (gelu !== null && geluInput !== null) {
+    throw new RangeError("Cannot gemm with both a GELU output and a GELU derivative");
+  }
+  const epilogue: GemmEpilogue = gelu !== null ? "gelu" : geluInput !== null ? "geluGrad" : "none";
   const inner = g.inner ?? g.batch;
   const partial = split.splits > 1;
-  if (partial && (g.batch !== 1 || bias !== null || residual !== null)) {
+  if (partial && (g.batch !== 1 || bias !== null || residual !== null || epilogue !== "none")) {
     throw new RangeError(
-      `Cannot split the k range of a batched product or one with a bias or residual ` +
+      `Cannot split the k range of a batched product or one with a bias, residual or GELU ` +
         `(batch ${g.batch})`,
     );
   }
+  const suffix = { none: "", gelu: "_gelu", geluGrad: "_gelugrad" }[epilogue];
   return {
     name: `gemm_${g.transA ? "t" : "n"}${g.transB ? "t" : "n"}_${tileName(tile)}` +
-      (partial ? "_splitk" : ""),
-    code: gemmCode(g.transA, g.transB, tile),
+      (partial ? "_splitk" : "") + suffix,
+    code: gemmCode(g.transA, g.transB, tile, epilogue),
     // without a bias or residual, `a` is bound in its place (never read)
     inputs: [
       { name: "a", buffer: a },
@@ -487,8 +519,12 @@ export function gemmKernel(
       // the same buffers read as vec4 by the wide tiles
       { name: "a4", buffer: a, type: "vec4<f32>" },
       { name: "b4", buffer: b, type: "vec4<f32>" },
+      ...(geluInput === null ? [] : [{ name: "gelu_in", buffer: geluInput }]),
     ],
-    outputs: [{ name: "c_out", buffer: c }],
+    outputs: [
+      { name: "c_out", buffer: c },
+      ...(gelu === null ? [] : [{ name: "gelu_out", buffer: gelu }]),
+    ],
     uniforms: [
       u32("M", g.M),
       u32("N", g.N),

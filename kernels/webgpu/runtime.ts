@@ -2,15 +2,22 @@
  * Dispatch machinery of the WebGPU backend: pipeline cache (keyed by kernel body and binding
  * signature), bind-group cache (the uniform slot is a dynamic offset), one open
  * command encoder that collects many dispatches and copies and is submitted in batches (on
- * `read()`, `sync()` or every `BATCH` dispatches), a uniform ring, pooled scratch buffers, and
- * error reporting (WGSL compile messages as `line:col`, validation errors) at the next
- * `read()`/`sync()`.
+ * `read()`, `sync()`, or when a batch is full: `FIRST_BATCH` dispatches after the GPU was idle,
+ * doubling up to `BATCH`), a uniform ring, pooled scratch buffers, and error reporting (WGSL
+ * compile messages as `line:col`, validation errors) at the next `read()`/`sync()`.
  */
 import { type Kernel, kernelSource, UNIFORM_SLOT_BYTES } from "./kernel.ts";
 import { KernelProfiler, type KernelTime } from "./profiler.ts";
 
-/** Dispatches per submission: also the number of slots of the uniform ring. */
+/** Most dispatches per submission: also the number of slots of the uniform ring. */
 const BATCH = 512;
+/**
+ * Dispatches of the first submission after the GPU was idle (at the start, after a read-back or
+ * a sync); each later one doubles, up to `BATCH`. Encoding a dispatch costs the host 10-25 us:
+ * a full batch of 512 would leave an idle GPU waiting 5-13 ms for its first work, while small
+ * batches throughout would add submissions where the GPU is busy anyway.
+ */
+export const FIRST_BATCH = 16;
 
 /**
  * Bind groups kept for reuse (least recently used dropped first). Creating one costs tens of
@@ -51,6 +58,9 @@ export class GpuRuntime {
   #encoder: GPUCommandEncoder | null = null;
   #pass: GPUComputePassEncoder | null = null;
   #slots = 0;
+  /** Dispatches that fill the current batch (`FIRST_BATCH` doubling to `BATCH`). */
+  #batchLimit = FIRST_BATCH;
+  #submissions = 0;
   #uniformHost = new ArrayBuffer(BATCH * UNIFORM_SLOT_BYTES);
   #uniformView = new DataView(this.#uniformHost);
   #uniformBuffer: GPUBuffer;
@@ -161,7 +171,7 @@ export class GpuRuntime {
     // Full ring: submit first, so that this dispatch and its alias copies share one batch. The
     // kernel's own buffers may be uploads or scratch made for it in the batch being submitted:
     // they must outlive it.
-    if (this.#slots === BATCH) {
+    if (this.#slots >= this.#batchLimit) {
       this.flush(new Set([...k.inputs, ...k.outputs].map((b) => b.buffer)));
     }
     const outs = new Set(k.outputs.map((b) => b.buffer));
@@ -221,6 +231,8 @@ export class GpuRuntime {
     const readTimestamps = this.#profiler?.resolve(this.#encoder) ?? null;
     this.device.queue.submit([this.#encoder.finish()]);
     readTimestamps?.();
+    this.#submissions++;
+    this.#batchLimit = Math.min(BATCH, 2 * this.#batchLimit);
     this.#encoder = null;
     this.#slots = 0;
     const afterFlush = this.#afterFlush, tempInUse = this.#tempInUse;
@@ -263,6 +275,7 @@ export class GpuRuntime {
       const mapped = staging.getMappedRange(0, size);
       const out = srcs.map((s, i) => mapped.slice(at[i], at[i] + s.bytes));
       staging.unmap();
+      this.#gpuIdle();
       await this.#throwErrors();
       return out;
     } catch (e) {
@@ -277,7 +290,21 @@ export class GpuRuntime {
   async sync(): Promise<void> {
     this.flush();
     await this.device.queue.onSubmittedWorkDone();
+    this.#gpuIdle();
     await this.#throwErrors();
+  }
+
+  /** Command buffers submitted so far. */
+  get submissions(): number {
+    return this.#submissions;
+  }
+
+  /**
+   * Everything submitted so far has finished: the next batch is small, so that the idle GPU gets
+   * work after a few dispatches rather than after a full batch.
+   */
+  #gpuIdle(): void {
+    this.#batchLimit = FIRST_BATCH;
   }
 
   /**

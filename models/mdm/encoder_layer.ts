@@ -44,8 +44,7 @@ export interface LayerActivations {
 /** Activation-gradient scratch shared by every layer, sized for the planned maximum N. */
 export interface LayerScratch {
   dres2: Tensor; // (N, C)
-  dfchG: Tensor; // (N, FF)
-  dfch: Tensor; // (N, FF)
+  dfch: Tensor; // (N, FF) gradient of linear1's output (through the GELU)
   dln1: Tensor; // (N, C)
   dres1: Tensor; // (N, C)
   datty: Tensor; // (N, C)
@@ -110,7 +109,6 @@ export function allocLayerScratch(
   const N = maxB * maxS;
   return {
     dres2: be.tensor([N, C]),
-    dfchG: be.tensor([N, FF]),
     dfch: be.tensor([N, FF]),
     dln1: be.tensor([N, C]),
     dres1: be.tensor([N, C]),
@@ -134,15 +132,14 @@ export function encoderLayerForward(
   d: LayerDims,
   adapters: boolean,
 ): void {
-  const { B, S, C, NH, FF } = d;
+  const { B, S, C, NH } = d;
   const N = B * S;
   linearForward(be, p.inProj, a.qkv, x, N, adapters); // (N, 3C)
   be.attentionForward(a.atty, a.att, a.qkv, keyMask, B, S, C, NH); // (N, C), (B, NH, S, S)
-  linearForward(be, p.outProj, a.res1, a.atty, N, adapters, x); // res1 = attention + x (N, C)
+  linearForward(be, p.outProj, a.res1, a.atty, N, adapters, { residual: x }); // attention + x
   be.layernormForward(a.ln1, a.mean1, a.rstd1, a.res1, p.norm1.w, p.norm1.b, N, C, LN_EPS);
-  linearForward(be, p.linear1, a.fch, a.ln1, N, adapters); // (N, FF)
-  be.geluForward(a.fchG, a.fch, N * FF);
-  linearForward(be, p.linear2, a.res2, a.fchG, N, adapters, a.ln1); // res2 = ff + ln1 (N, C)
+  linearForward(be, p.linear1, a.fch, a.ln1, N, adapters, { gelu: a.fchG }); // (N, FF) twice
+  linearForward(be, p.linear2, a.res2, a.fchG, N, adapters, { residual: a.ln1 }); // ff + ln1
   be.layernormForward(y, a.mean2, a.rstd2, a.res2, p.norm2.w, p.norm2.b, N, C, LN_EPS);
 }
 
@@ -176,11 +173,10 @@ export function encoderLayerBackward(
     N,
     C,
   );
-  // res2 = ln1 + linear2(gelu(linear1(ln1)))
-  linearBackward(be, p.linear2, s.dfchG, s.dres2, a.fchG, N, adapters); // (N, FF)
-  be.geluBackward(s.dfch, a.fch, s.dfchG, N * d.FF);
-  linearBackward(be, p.linear1, s.dln1, s.dfch, a.ln1, N, adapters); // (N, C)
-  be.axpby(s.dln1, s.dln1, 1, s.dres2, 1, N * C); // + residual path
+  // res2 = ln1 + linear2(gelu(linear1(ln1))): dfch (N, FF) through the GELU, dln1 (N, C) with
+  // the residual path
+  linearBackward(be, p.linear2, s.dfch, s.dres2, a.fchG, N, adapters, { geluInput: a.fch });
+  linearBackward(be, p.linear1, s.dln1, s.dfch, a.ln1, N, adapters, { residual: s.dres2 });
   // ln1 = LN1(res1)
   be.layernormBackward(
     s.dres1,
@@ -197,8 +193,17 @@ export function encoderLayerBackward(
   // res1 = x + out_proj(attention(in_proj(x)))
   linearBackward(be, p.outProj, s.datty, s.dres1, a.atty, N, adapters); // (N, C)
   be.attentionBackward(s.dqkv, s.datt, s.datty, a.qkv, a.att, B, S, C, NH); // (N, 3C)
-  linearBackward(be, p.inProj, dx, s.dqkv, x, N, adapters); // (N, C)
-  if (dx !== null) be.axpby(dx, dx, 1, s.dres1, 1, N * C); // + residual path
+  // dx (N, C) with the residual path, when asked for
+  linearBackward(
+    be,
+    p.inProj,
+    dx,
+    s.dqkv,
+    x,
+    N,
+    adapters,
+    dx === null ? {} : { residual: s.dres1 },
+  );
 }
 
 /** Every tensor of an activation or scratch record (for freeing). */

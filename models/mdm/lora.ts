@@ -9,7 +9,13 @@
  * Parameter gradients accumulate (+=); activation gradients are overwritten.
  * @module
  */
-import type { Backend, Tensor } from "../../kernels/backend.ts";
+import {
+  type Backend,
+  checkExtras,
+  type LinearBackwardExtras,
+  type LinearForwardExtras,
+  type Tensor,
+} from "../../kernels/backend.ts";
 import { Rng } from "../../kernels/rng/philox.ts";
 
 /** LoRA hyper-parameters. */
@@ -72,9 +78,9 @@ export function loraInitA(rng: Rng, rank: number, C: number): Float32Array {
 // linear (+ LoRA): out (N, OC) = inp (N, C) W^T + b [+ s (inp A^T) B^T]
 
 /**
- * Forward; `adapters` false runs the base layer alone (the reference model). With `residual`
- * (N, OC), `out` gets it added last (`axpby(out, out, 1, residual, 1)`'s rounding): in the
- * product's own pass when no adapter follows.
+ * Forward; `adapters` false runs the base layer alone (the reference model). `extras` (a
+ * residual added to `out`, a GELU of `out` into another tensor) are applied after the adapter's
+ * term, with the rounding of the separate calls; in the product's own pass when no adapter runs.
  */
 export function linearForward(
   be: Backend,
@@ -83,20 +89,27 @@ export function linearForward(
   inp: Tensor, // (N, C)
   N: number,
   adapters: boolean,
-  residual: Tensor | null = null, // (N, OC)
+  extras: LinearForwardExtras = {},
 ): void {
   const ad = adapters ? lin.lora : null;
-  be.linearForward(out, inp, lin.w, lin.b, N, lin.C, lin.OC, ad === null ? residual : null);
+  checkExtras("linearForward", out, {
+    residual: extras.residual ?? null,
+    gelu: extras.gelu ?? null,
+  });
+  be.linearForward(out, inp, lin.w, lin.b, N, lin.C, lin.OC, ad === null ? extras : {});
   if (ad === null) return;
   be.linearForward(ad.u, inp, ad.a, null, N, lin.C, ad.rank); // u (N, r) = inp A^T
   // out (N, OC) += s * u (N, r) @ B^T, B stored (OC, r)
   be.gemm(out, ad.u, ad.b, N, lin.OC, ad.rank, { transB: true, alpha: ad.scale, beta: 1 });
-  if (residual !== null) be.axpby(out, out, 1, residual, 1, N * lin.OC);
+  if (extras.residual) be.axpby(out, out, 1, extras.residual, 1, N * lin.OC);
+  if (extras.gelu) be.geluForward(extras.gelu, out, N * lin.OC);
 }
 
 /**
  * Backward: overwrites `dinp` (skipped when null), accumulates into `lin.dw`, `lin.db` and the
- * adapter's `da`, `db` where they exist. Needs the `u` saved by the matching forward.
+ * adapter's `da`, `db` where they exist. Needs the `u` saved by the matching forward. `extras`
+ * (the gradient through a GELU before the layer, a residual added to `dinp`) act on `dinp` after
+ * the adapter's term, as the forward's do; they need `dinp`.
  */
 export function linearBackward(
   be: Backend,
@@ -106,13 +119,16 @@ export function linearBackward(
   inp: Tensor, // (N, C)
   N: number,
   adapters: boolean,
+  extras: LinearBackwardExtras = {},
 ): void {
   const { C, OC } = lin;
+  const ad = adapters ? lin.lora : null;
+  const { residual = null, geluInput = null } = extras;
+  checkExtras("linearBackward", dinp, { residual, geluInput });
   if (dinp !== null || lin.dw !== null || lin.db !== null) {
-    be.linearBackward(dinp, lin.dw, lin.db, dout, inp, lin.w, N, C, OC);
+    be.linearBackward(dinp, lin.dw, lin.db, dout, inp, lin.w, N, C, OC, ad === null ? extras : {});
   }
-  const ad = lin.lora;
-  if (ad === null || !adapters) return;
+  if (ad === null) return;
   const r = ad.rank;
   // du (N, r) = s * dout (N, OC) @ B (OC, r)
   be.gemm(ad.du, dout, ad.b, N, r, OC, { alpha: ad.scale });
@@ -122,6 +138,9 @@ export function linearBackward(
   }
   // dA (r, C) += du^T (r, N) @ inp (N, C)
   if (ad.da !== null) be.gemm(ad.da, ad.du, inp, r, C, N, { transA: true, beta: 1 });
+  if (dinp === null) return;
   // dinp (N, C) += du (N, r) @ A (r, C)
-  if (dinp !== null) be.gemm(dinp, ad.du, ad.a, N, C, r, { beta: 1 });
+  be.gemm(dinp, ad.du, ad.a, N, C, r, { beta: 1 });
+  if (geluInput) be.geluBackward(dinp, geluInput, dinp, N * C);
+  if (residual) be.axpby(dinp, dinp, 1, residual, 1, N * C);
 }

@@ -111,26 +111,58 @@ Deno.test("cpu backend linear matches the float64 loops and skips null gradients
   assert.equal(calls, 3);
 });
 
-Deno.test("cpu linearForward() with a residual rounds as the product, then axpby", async () => {
+Deno.test("cpu linearForward() extras round as the product, then axpby, then geluForward", async () => {
   const N = 5, C = 7, OC = 6, rng = new Rng(41, 0);
   const be = createCpuBackend();
   const t = (n: number) => be.tensor([n], f32(randomArray(rng, n)));
   const [inp, weight, bias, residual] = [t(N * C), t(OC * C), t(OC), t(N * OC)];
   const fused = be.tensor([N, OC]), separate = be.tensor([N, OC]);
-  be.linearForward(fused, inp, weight, bias, N, C, OC, residual);
+  const gelu = be.tensor([N, OC]), geluSeparate = be.tensor([N, OC]);
+  be.linearForward(fused, inp, weight, bias, N, C, OC, { residual, gelu });
   be.linearForward(separate, inp, weight, bias, N, C, OC);
   be.axpby(separate, separate, 1, residual, 1, N * OC);
+  be.geluForward(geluSeparate, separate, N * OC);
   assert.deepEqual(await be.read(fused), await be.read(separate));
+  assert.deepEqual(await be.read(gelu), await be.read(geluSeparate));
   // a short residual is refused before anything is written
   const before = await be.read(fused);
   assert.throws(
-    () => be.linearForward(fused, inp, weight, bias, N, C, OC, be.tensor([3])),
+    () => be.linearForward(fused, inp, weight, bias, N, C, OC, { residual: be.tensor([3]) }),
     (e: unknown) => e instanceof RangeError && /"residual" has 3 elements/.test(e.message),
   );
   assert.deepEqual(await be.read(fused), before);
+  for (const extras of [{ residual: fused }, { gelu: fused }]) {
+    assert.throws(
+      () => be.linearForward(fused, inp, weight, bias, N, C, OC, extras),
+      (e: unknown) => e instanceof RangeError && /is the output tensor itself/.test(e.message),
+    );
+  }
+});
+
+Deno.test("cpu linearBackward() extras round as the product, then geluBackward, then axpby", async () => {
+  const N = 5, C = 7, OC = 6, rng = new Rng(42, 0);
+  const be = createCpuBackend();
+  const t = (n: number) => be.tensor([n], f32(randomArray(rng, n)));
+  const [dout, inp, weight] = [t(N * OC), t(N * C), t(OC * C)];
+  const [geluInput, residual] = [t(N * C), t(N * C)];
+  const fused = be.tensor([N, C]), product = be.tensor([N, C]), separate = be.tensor([N, C]);
+  be.linearBackward(fused, null, null, dout, inp, weight, N, C, OC, { geluInput, residual });
+  be.linearBackward(product, null, null, dout, inp, weight, N, C, OC);
+  be.geluBackward(separate, geluInput, product, N * C);
+  be.axpby(separate, separate, 1, residual, 1, N * C);
+  assert.deepEqual(await be.read(fused), await be.read(separate));
+  assert.notDeepEqual(await be.read(fused), await be.read(product)); // the extras acted
+  for (const extras of [{ residual: fused }, { geluInput: fused }]) {
+    assert.throws(
+      () => be.linearBackward(fused, null, null, dout, inp, weight, N, C, OC, extras),
+      (e: unknown) => e instanceof RangeError && /is the output tensor itself/.test(e.message),
+    );
+  }
+  // extras act on the input gradient: without one they are refused, not dropped
   assert.throws(
-    () => be.linearForward(fused, inp, weight, bias, N, C, OC, fused),
-    (e: unknown) => e instanceof RangeError && /residual is the output tensor/.test(e.message),
+    () => be.linearBackward(null, null, null, dout, inp, weight, N, C, OC, { residual }),
+    (e: unknown) =>
+      e instanceof RangeError && /residual is given but the input gradient/.test(e.message),
   );
 });
 

@@ -23,15 +23,23 @@ Deno.test({
     be.linearForward(out, inp, w, null, N, C, OC);
     cpu.linearForward(outC, inpC, wC, null, N, C, OC);
     await assertTwin(be, out, outC, 1e-5, 1e-4, "out without bias");
-    // + a residual, added in the product's own pass
+    // + a residual, added in the product's own pass, and GELU of the sum into another tensor
     const [res, resC] = both(be, [N, OC], uniform(N * OC, 7));
-    be.linearForward(out, inp, w, bias, N, C, OC, res);
-    cpu.linearForward(outC, inpC, wC, biasC, N, C, OC, resC);
+    const [act, actC] = both(be, [N, OC]);
+    be.linearForward(out, inp, w, bias, N, C, OC, { residual: res });
+    cpu.linearForward(outC, inpC, wC, biasC, N, C, OC, { residual: resC });
     await assertTwin(be, out, outC, 1e-5, 1e-4, "out with a residual");
-    assert.throws(
-      () => be.linearForward(out, inp, w, bias, N, C, OC, out),
-      (e: unknown) => e instanceof RangeError && /residual is the output tensor/.test(e.message),
-    );
+    be.linearForward(out, inp, w, bias, N, C, OC, { residual: res, gelu: act });
+    cpu.linearForward(outC, inpC, wC, biasC, N, C, OC, { residual: resC, gelu: actC });
+    await assertTwin(be, out, outC, 1e-5, 1e-4, "out with a residual and a GELU");
+    // GELU's slope is at most 1.13: atol 2e-5, rtol 1e-4
+    await assertTwin(be, act, actC, 2e-5, 1e-4, "GELU(out)");
+    for (const extras of [{ residual: out }, { gelu: out }]) {
+      assert.throws(
+        () => be.linearForward(out, inp, w, bias, N, C, OC, extras),
+        (e: unknown) => e instanceof RangeError && /is the output tensor itself/.test(e.message),
+      );
+    }
 
     const [dout, doutC] = both(be, [N, OC], uniform(N * OC, 4));
     const [dinp, dinpC] = both(be, [N, C], new Float32Array(N * C).fill(NaN)); // overwritten
@@ -48,12 +56,27 @@ Deno.test({
     be.linearBackward(null, null, db, dout, inp, w, N, C, OC);
     cpu.linearBackward(null, null, dbC, doutC, inpC, wC, N, C, OC);
     await assertTwin(be, db, dbC, 2e-5, 1e-4, "dbias twice");
+    // The input gradient through a GELU before the layer, plus a residual path, in its own pass.
+    const [pre, preC] = both(be, [N, C], uniform(N * C, 12, -3, 3)); // GELU's input
+    const [dres, dresC] = both(be, [N, C], uniform(N * C, 13));
+    be.linearBackward(dinp, null, null, dout, inp, w, N, C, OC, { geluInput: pre, residual: dres });
+    cpu.linearBackward(dinpC, null, null, doutC, inpC, wC, N, C, OC, {
+      geluInput: preC,
+      residual: dresC,
+    });
+    // GELU's slope is at most 1.13: atol 2e-5, rtol 1e-4
+    await assertTwin(be, dinp, dinpC, 2e-5, 1e-4, "dinp through GELU + residual");
+    assert.throws(
+      () => be.linearBackward(null, null, db, dout, inp, w, N, C, OC, { residual: dres }),
+      (e: unknown) =>
+        e instanceof RangeError && /residual is given but the input gradient/.test(e.message),
+    );
   },
 });
 
 Deno.test({
   ...GPU_TEST,
-  name: "linearForward() adds bias and residual after a product split along k",
+  name: "linearForward() adds bias, residual and GELU after a product split along k",
   ignore: gpuIgnore,
   async fn() {
     const be = await gpu();
@@ -66,10 +89,12 @@ Deno.test({
     const [bias, biasC] = both(be, [OC], uniform(OC, 10));
     const [res, resC] = both(be, [N, OC], uniform(N * OC, 11));
     const [out, outC] = both(be, [N, OC]);
-    be.linearForward(out, inp, w, bias, N, C, OC, res);
-    cpu.linearForward(outC, inpC, wC, biasC, N, C, OC, resC);
-    // Sums of 4096 products in [-1, 1): atol 2e-4, rtol 1e-4.
+    const [act, actC] = both(be, [N, OC]);
+    be.linearForward(out, inp, w, bias, N, C, OC, { residual: res, gelu: act });
+    cpu.linearForward(outC, inpC, wC, biasC, N, C, OC, { residual: resC, gelu: actC });
+    // Sums of 4096 products in [-1, 1): atol 2e-4, rtol 1e-4 (GELU's slope is at most 1.13).
     await assertTwin(be, out, outC, 2e-4, 1e-4, "split product + bias + residual");
+    await assertTwin(be, act, actC, 3e-4, 1e-4, "GELU of the split product");
   },
 });
 

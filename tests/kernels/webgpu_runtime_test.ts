@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { adapterDescription, getGpuDevice } from "../../kernels/webgpu/device.ts";
 import { type Kernel, u32 } from "../../kernels/webgpu/kernel.ts";
+import { FIRST_BATCH } from "../../kernels/webgpu/runtime.ts";
 import { createWebGpuBackend } from "../../kernels/webgpu_backend.ts";
 import { gemmRef } from "../../kernels/gemm/cpu.ts";
 import { assertClose } from "../_util.ts";
@@ -62,6 +63,37 @@ Deno.test({
     const one = be.tensor([3], [1, 2, 3]);
     for (let i = 0; i < 1200; i++) be.axpby(x, x, 1, one, 1, 3); // each with its own uniforms
     assert.deepEqual(Array.from(await be.read(x)), [1200, 2400, 3600]);
+  },
+});
+
+Deno.test({
+  ...GPU_TEST,
+  name: "after the GPU was idle, batches start at FIRST_BATCH dispatches and double to 512",
+  ignore: gpuIgnore,
+  async fn() {
+    const be = await gpu();
+    const x = be.tensor([3], [0, 0, 0]);
+    const one = be.tensor([3], [1, 1, 1]);
+    // Submissions after each dispatch, from an idle GPU: 16, then 32 more, 64, 128, 256, 512...
+    const countsAfter = async (n: number) => {
+      await be.sync();
+      const s0 = be.runtime.submissions, at: number[] = [];
+      for (let i = 1; i <= n; i++) {
+        be.axpby(x, x, 1, one, 1, 3);
+        if (be.runtime.submissions !== s0 + at.length) at.push(i);
+      }
+      return at;
+    };
+    // A batch is submitted when the dispatch after it arrives.
+    const want = [16, 48, 112, 240, 496, 1008, 1520].map((i) => i + 1);
+    assert.equal(FIRST_BATCH, 16);
+    assert.deepEqual(await countsAfter(1600), want);
+    // A read-back also leaves the GPU idle: the next batch is small again.
+    await be.read(x);
+    const s0 = be.runtime.submissions;
+    for (let i = 0; i < 17; i++) be.axpby(x, x, 1, one, 1, 3);
+    assert.equal(be.runtime.submissions, s0 + 1);
+    assert.deepEqual(Array.from(await be.read(x)), [1617, 1617, 1617]);
   },
 });
 
@@ -140,21 +172,26 @@ Deno.test({
   name: "a dispatch that fills the batch keeps the upload and scratch buffers made for it",
   ignore: gpuIgnore,
   async fn() {
-    // A fresh backend, so that the count of queued dispatches is known: 512 per submission.
+    // A fresh backend (an idle GPU): the first batch is FIRST_BATCH dispatches.
     const be = await createWebGpuBackend();
     try {
+      const submitsDuring = (f: () => void) => {
+        const s0 = be.runtime.submissions;
+        f();
+        return be.runtime.submissions - s0;
+      };
       const tiny = be.tensor([1]);
       const table = be.tensor([3, 2], [1, 2, 3, 4, 5, 6]), out = be.tensor([2, 2]);
-      for (let i = 0; i < 512; i++) be.fill(tiny, i);
+      for (let i = 0; i < FIRST_BATCH; i++) be.fill(tiny, i);
       // its index is uploaded just before the dispatch that submits the full batch
-      be.gatherRows(out, table, Int32Array.of(2, 0), 2);
+      assert.equal(submitsDuring(() => be.gatherRows(out, table, Int32Array.of(2, 0), 2)), 1);
       assert.deepEqual([...await be.read(out)], [5, 6, 1, 2]);
-      // long rows: chunk sums go to a scratch buffer, read by the next dispatch
+      // long rows: chunk sums go to a scratch buffer, read by the next dispatch, which submits
+      // the batch that the first one filled (the read left the GPU idle: FIRST_BATCH again)
       const C = 3 * 4096, a = be.tensor([1, C]), b = be.tensor([1, C]), s = be.tensor([1]);
       be.fill(a, 1);
-      const queued = 2 + 1; // the two reads above submitted everything; fill a, then these
-      for (let i = 0; i < 512 - queued + 1; i++) be.fill(tiny, i);
-      be.rowSumSqDiff(s, a, b, null, 1, C);
+      for (let i = 0; i < FIRST_BATCH - 2; i++) be.fill(tiny, i);
+      assert.equal(submitsDuring(() => be.rowSumSqDiff(s, a, b, null, 1, C)), 1);
       assert.deepEqual([...await be.read(s)], [C]);
     } finally {
       be.destroy();
