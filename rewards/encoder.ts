@@ -13,6 +13,11 @@ export interface TextMotionEncoder {
   readonly dim: number;
   /** Embeddings `(N, D)` of N texts. */
   encodeTexts(texts: readonly string[]): Promise<Float32Array>;
+  /**
+   * Starts embedding `texts` for a later `encodeTexts` (a memoising encoder whose text model runs
+   * on the host: its work can fill the host's wait for a GPU). Errors surface at that call.
+   */
+  prefetchTexts?(texts: readonly string[]): void;
   /** Embeddings `(N, D)` of N motions: raw features `(N, T, F)`, `lengths` (N) valid frames. */
   encodeMotions(
     features: Float32Array,
@@ -32,6 +37,12 @@ export interface TextFeaturizer {
   readonly name: string;
   readonly dim: number;
   encode(texts: readonly string[]): Promise<Float32Array>;
+  /**
+   * Starts computing the features of `texts` for a later `encode` (a memoising featurizer whose
+   * model runs on the host: its work can fill the host's wait for a GPU). Errors surface at that
+   * `encode`.
+   */
+  prefetch?(texts: readonly string[]): void;
   /** Frees what the featurizer holds outside the JS heap (an ONNX session), if anything. */
   release?(): Promise<void>;
 }

@@ -165,6 +165,11 @@ export class ClipTextFeaturizer implements TextFeaturizer {
     return out;
   }
 
+  /** Computes and memoises the features of `texts` now; `encode` reports any error later. */
+  prefetch(texts: readonly string[]): void {
+    this.encode(texts).catch(() => {});
+  }
+
   /** Frees the ONNX session. */
   release(): Promise<void> {
     return this.#session.release();

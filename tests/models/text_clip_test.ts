@@ -40,6 +40,25 @@ Deno.test("ClipTextFeaturizer reproduces the PyTorch CLIP text tower on MDM's to
   }
 });
 
+Deno.test("ClipTextFeaturizer.prefetch() fills the memo that a later encode() reads", async () => {
+  const f = await ClipTextFeaturizer.load({ files });
+  try {
+    const [a, b] = golden.clip.cases.map((c) => c.text);
+    const fresh = await ClipTextFeaturizer.load({ files });
+    const want = await fresh.encode([a, b]);
+    await fresh.release();
+    f.prefetch([b, a]);
+    // Queued behind the prefetch, the encode finds both texts computed and gives the same bits.
+    assert.deepEqual(await f.encode([a, b]), want);
+    // A prefetch that fails does not reject anything itself; the encode that needs it reports.
+    f.prefetch(["x".repeat(10)]);
+    await f.release();
+    await assert.rejects(() => f.encode(["another text"]));
+  } finally {
+    await f.release().catch(() => {});
+  }
+});
+
 Deno.test("ClipTextFeaturizer names the ONNX file's SHA-256 and accepts model.onnx", async () => {
   const bytes = await Deno.readFile(files.model);
   const sha = await sha256Hex(bytes);

@@ -55,6 +55,23 @@ Deno.test("loadOfficialTmrEncoder() chains DistilBERT into TMR's text encoder an
     const again = await enc.encodeTexts([texts[3], texts[3]]); // memo
     assert.deepEqual(again.subarray(0, D), mu.subarray(3 * D, 4 * D));
     assert.deepEqual(again.subarray(D), mu.subarray(3 * D, 4 * D));
+    // A prefetch in flight: the call after it waits for it and reads the same embeddings.
+    const other = await loadOfficialTmrEncoder(be, {
+      textEncoder: `${tmr}/text_encoder.pt`,
+      motionEncoder: `${tmr}/motion_encoder.pt`,
+    }, { files, maxLength });
+    try {
+      other.prefetchTexts([texts[4], texts[0]]);
+      assert.deepEqual(
+        await other.encodeTexts([texts[0], texts[4]]),
+        Float32Array.from([
+          ...mu.subarray(0, D),
+          ...mu.subarray(4 * D, 5 * D),
+        ]),
+      );
+    } finally {
+      await other.release();
+    }
     const N = g.motion_lengths.length, T = g.motion_frames;
     const motion = await enc.encodeMotions(Float32Array.from(g.motion_raw), g.motion_lengths, N, T);
     assertClose(motion, g.motion_mu, 1e-5, 1e-4, "motion mu");

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { createCpuBackend } from "../../kernels/cpu_backend.ts";
 import type { CompositeSample } from "../../datasets/composite/layout.ts";
 import { fitDurations, PromptSampler, SEGMENT_JOINER } from "../../train/grpo/prompts.ts";
-import { createRewardFn } from "../../train/grpo/rewards.ts";
+import { createRewardFn, rewardTextCalls } from "../../train/grpo/rewards.ts";
+import type { TextMotionEncoder } from "../../rewards/encoder.ts";
 import { DEFAULT_MATCHING, denseReward, segmentRanges } from "../../rewards/semantic.ts";
 import { tmrCosineScore } from "../../rewards/semantic.ts";
 import { assertClose } from "../_util.ts";
@@ -136,5 +137,56 @@ Deno.test("createRewardFn() dense mode scores each segment against each sub-text
   assertClose([got.sem[i]], [denseReward(scores, 0.5)], 1e-6, 1e-5, "dense R_sem");
   assert.equal(got.phy, null);
   assertClose([got.total.total[i]], [got.sem[i]], 0, 0, "total = R_sem");
+  be.destroy();
+});
+
+Deno.test("createRewardFn() prefetch makes the reward's own encodeTexts calls, in order", async () => {
+  const be = createCpuBackend();
+  const ds = new FakeDataset();
+  const settings = (dense: boolean) => ({
+    rewardModelType: "tmr" as const,
+    rewardType: "cosine",
+    matching: DEFAULT_MATCHING,
+    dense,
+    alpha: 0.5,
+    physics: false,
+    betaS: 1,
+    betaP: 0.1,
+    lambdaSkate: 1,
+    lambdaJerk: 1,
+    fps: 20,
+  });
+  // An encoder that records its text calls, with and without a prefetch of its own.
+  const recording = (prefetching: boolean) => {
+    const inner = testEncoder(), calls: string[][] = [], prefetched: string[][] = [];
+    const enc: TextMotionEncoder = {
+      ...inner,
+      encodeTexts: (texts) => (calls.push([...texts]), inner.encodeTexts(texts)),
+      ...(prefetching ? { prefetchTexts: (texts) => void prefetched.push([...texts]) } : {}),
+    };
+    return { enc, calls, prefetched };
+  };
+  for (const dense of [false, true]) {
+    const s = new PromptSampler({
+      source: dense ? "dense" : "dataset",
+      seed: 4,
+      kSegments: dense ? 2 : 1,
+      maxMotionLength: 24,
+      dataset: ds,
+      distractors: 3,
+    });
+    const batch = s.next(2, 2);
+    const r = recording(true);
+    const reward = createRewardFn(be, r.enc, settings(dense), ds.mean, ds.std, null);
+    reward.prefetch!(batch);
+    const N = 4, T = 24, F = 263;
+    await reward(be.tensor([N, T, F]), batch, T);
+    assert.equal(r.prefetched.length, 2, "the prompts' texts, then the distractors");
+    assert.deepEqual(r.prefetched, r.calls);
+    assert.deepEqual(r.prefetched, rewardTextCalls(settings(dense), batch));
+    // An encoder that cannot compute ahead gets no prefetch.
+    const plain = createRewardFn(be, recording(false).enc, settings(dense), ds.mean, ds.std, null);
+    assert.equal(plain.prefetch, undefined);
+  }
   be.destroy();
 });

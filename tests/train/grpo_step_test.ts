@@ -20,6 +20,7 @@ import { totalReward } from "../../rewards/total.ts";
 import { freeRollout, rollout } from "../../diffusion/sampler.ts";
 import { assertClose } from "../_util.ts";
 import { gpu, GPU_TEST, gpuIgnore } from "../kernels/_webgpu.ts";
+import type { WebGpuBackend } from "../../kernels/webgpu_backend.ts";
 import { FakeDataset, testEncoder, testFeaturizer, tinyModel } from "./_grpo_util.ts";
 
 interface Setup {
@@ -347,4 +348,55 @@ Deno.test("policyLoss() on the rollout's kept forwards equals running them again
   assert.ok(all.leftover <= again.leftover, `${all.leftover} > ${again.leftover} bytes`);
   assert.deepEqual(all.stats, again.stats);
   for (const [name, g] of again.grads) assert.deepEqual(all.grads.get(name), g, name);
+});
+
+Deno.test("policyLoss() queues every reference forward and one policy forward before it awaits the advantages", async () => {
+  const run = async (be: Backend, deferred: boolean) => {
+    const { ctx, sampler } = setup(be, { refSeed: 2 });
+    ctx.options.transitionBatch = 1;
+    const { batch, T, text, r } = await recordedRollout(ctx, sampler);
+    const forwards = { policy: 0, reference: 0 };
+    for (const [model, key] of [[ctx.policy, "policy"], [ctx.reference!, "reference"]] as const) {
+      const forward = model.forward.bind(model);
+      model.forward = (...a) => (forwards[key]++, forward(...a));
+    }
+    const adv = Float32Array.of(3, -3);
+    let release = () => {};
+    const advantages = deferred ? new Promise<Float32Array>((ok) => release = () => ok(adv)) : adv;
+    ctx.policy.zeroGrad();
+    const submitted = be.kind === "webgpu" ? (be as WebGpuBackend).runtime.submissions : 0;
+    const pending = policyLoss(ctx, r, r.steps, text, batch.lengths, advantages, T, true);
+    const before = { ...forwards };
+    if (deferred) {
+      // one reference call per transition, then the first policy call, submitted on a GPU
+      assert.ok(r.steps.length >= 2, "several transitions");
+      assert.deepEqual(before, { policy: 1, reference: r.steps.length });
+      if (be.kind === "webgpu") {
+        assert.ok((be as WebGpuBackend).runtime.submissions > submitted, "submitted");
+      }
+      await new Promise((ok) => setTimeout(ok, 10));
+      assert.deepEqual(forwards, before, "nothing more runs before the advantages arrive");
+      release();
+    }
+    const stats = await pending;
+    const grads = [];
+    for (const p of ctx.policy.trainable()) grads.push(await be.read(p.grad));
+    return { stats, grads, forwards };
+  };
+  const cpu = async (deferred: boolean) => {
+    const be = createCpuBackend();
+    try {
+      return await run(be, deferred);
+    } finally {
+      be.destroy();
+    }
+  };
+  const onGpu = async (deferred: boolean) => run(await gpu(), deferred);
+  for (const side of gpuIgnore ? [cpu] : [cpu, onGpu]) {
+    const now = await side(false), later = await side(true);
+    assert.deepEqual(later.forwards, now.forwards);
+    // the same work in the same order: the same bits
+    assert.deepEqual(later.stats, now.stats);
+    assert.deepEqual(later.grads, now.grads);
+  }
 });

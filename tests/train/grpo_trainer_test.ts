@@ -10,7 +10,8 @@ import { readMetricsJsonl } from "../../train/metrics/read_jsonl.ts";
 import { trainGrpo, type TrainGrpoOptions } from "../../train/grpo/trainer.ts";
 import { latestCheckpoint } from "../../train/grpo/checkpoint.ts";
 import { hasTorch, runPython, tempDir } from "../_util.ts";
-import { FakeDataset, testEncoder, TINY_CONFIG, tinyModel } from "./_grpo_util.ts";
+import type { TextFeaturizer } from "../../rewards/encoder.ts";
+import { FakeDataset, testEncoder, testFeaturizer, TINY_CONFIG, tinyModel } from "./_grpo_util.ts";
 
 /** Writes a tiny random MDM checkpoint with its args.json into `dir`. */
 async function writeTinyModel(dir: string, diffusionSteps = 3): Promise<string> {
@@ -68,14 +69,46 @@ function run(modelPath: string, saveDir: string, extra: string[], opts: TrainGrp
   });
 }
 
+/**
+ * The hashed-bag-of-words featurizer with a `prefetch` (memoised), recording what is asked of
+ * it: "encode <texts>" and "prefetch <texts>".
+ */
+function prefetchingFeaturizer(): { featurizer: TextFeaturizer; events: string[] } {
+  const inner = testFeaturizer(),
+    events: string[] = [],
+    memo = new Map<string, Promise<Float32Array>>();
+  const once = (texts: readonly string[]) => {
+    const key = texts.join("|");
+    if (!memo.has(key)) memo.set(key, inner.encode(texts));
+    return memo.get(key)!;
+  };
+  const featurizer: TextFeaturizer = {
+    ...inner,
+    encode: (texts) => (events.push(`encode ${texts.join("|")}`), once(texts)),
+    prefetch: (texts) => void (events.push(`prefetch ${texts.join("|")}`), once(texts)),
+  };
+  return { featurizer, events };
+}
+
 Deno.test("trainGrpo() resumed after a kill equals the uninterrupted run bit for bit", async () => {
   const tmp = await tempDir();
   try {
     const model = await writeTinyModel(tmp.path);
     const flags = ["--use_dense_reward", "--k_segments", "2", "--use_physics_reward"];
-    const a = await run(model, join(tmp.path, "a"), flags);
+    // The texts of each next step are prefetched during the step before it (drawn one ahead).
+    const { featurizer, events } = prefetchingFeaturizer();
+    const a = await run(model, join(tmp.path, "a"), flags, { featurizer });
     assert.equal(a.steps, 4);
-    const b1 = await run(model, join(tmp.path, "b"), flags, { stopAfter: 3 });
+    const encodes = events.filter((e) => e.startsWith("encode")).map((e) => e.slice(7));
+    const prefetches = events.filter((e) => e.startsWith("prefetch")).map((e) => e.slice(9));
+    assert.deepEqual(prefetches, encodes.slice(1));
+    events.forEach((e, i) => {
+      if (e.startsWith("prefetch")) assert.equal(events[i + 1], `encode ${e.slice(9)}`);
+    });
+    const b1 = await run(model, join(tmp.path, "b"), flags, {
+      stopAfter: 3,
+      featurizer: prefetchingFeaturizer().featurizer,
+    });
     assert.equal(b1.finalModel, null);
     assert.equal(
       await latestCheckpoint(join(tmp.path, "b")),

@@ -8,7 +8,8 @@
  *    (`groupAdvantages`, group std; a NaN reward gets advantage 0 and stays out of the stats).
  * 3. Policy update over the trained transitions (`trainedSteps`: all stochastic steps unless
  *    `trainSteps` asks for a seeded random subset). For each trained transition x -> x':
- *      - reference x0 (LoRA: the same model with adapters off; else a frozen copy) -> mean_ref;
+ *      - reference x0 (LoRA: the same model with adapters off; else a frozen copy) -> mean_ref
+ *        (every transition's first: they do not wait for the rewards);
  *      - policy x0 on the doubled CFG batch -> mean; logp = mean over valid elements of the
  *        Gaussian log-density of x' (`logProbFromSqDist`), logp_old the same from the rollout
  *        (the weights have not changed yet, so the ratio is exactly 1);
@@ -48,7 +49,7 @@ import { groupAdvantages } from "../advantages.ts";
 import { GradClipper } from "../pretrain/clip_grad_norm.ts";
 import type { PromptBatch } from "./prompts.ts";
 import type { RewardFn, StepRewards } from "./rewards.ts";
-import { transitionHead, type UpdateStats } from "./transition_head.ts";
+import { type TransitionHead, transitionHead, type UpdateStats } from "./transition_head.ts";
 
 /** Noise stream of step `s`'s rollout: `ROLLOUT_STREAM + s`. */
 export const ROLLOUT_STREAM = 0x47520000; // "GR"
@@ -142,6 +143,9 @@ export function trainedSteps(
 /**
  * Computes the policy loss over `steps` of `r` and, when `backward` is true, accumulates its
  * gradient into the policy (call `zeroGrad()` first). Exposed for gradient checks.
+ * `advantages` may still be on its way (the rewards' read-back): every reference forward and the
+ * first block's policy forward, which do not need it, are queued before it is awaited, so that a
+ * GPU works through them while the host waits for the read-back and computes the rewards.
  * `afterBackward` queues work on the finished gradient; its result comes back in the same
  * read-back as the statistics.
  */
@@ -151,7 +155,7 @@ export async function policyLoss(
   steps: readonly RecordedStep[],
   text: Tensor, // (N, D)
   lengths: Int32Array, // (N)
-  advantages: Float32Array, // (N)
+  advantages: Float32Array | Promise<Float32Array>, // (N)
   T: number,
   backward: boolean,
   afterBackward: GradientReadback | null = null,
@@ -161,28 +165,34 @@ export async function policyLoss(
   const P = Math.max(1, Math.min(o.transitionBatch ?? 1, K)); // transitions per denoiser call
   const g = guidedBatch(policy, text, lengths, N, T, s, P);
   const gRef = reference ? guidedBatch(reference, text, lengths, N, T, s, P) : g;
-  const head = transitionHead({
-    be,
-    lengths,
-    count: r.count,
-    advantages,
-    T,
-    K,
-    clipEpsilon: o.clipEpsilon,
-    klBeta: o.klBeta,
-  });
+  let head = null as TransitionHead | null; // made once the advantages are known
+  const headNow = async () => {
+    if (head !== null) return head;
+    be.submit(); // the forwards queued so far run while the advantages arrive
+    return head = transitionHead({
+      be,
+      lengths,
+      count: r.count,
+      advantages: await advantages,
+      T,
+      K,
+      clipEpsilon: o.clipEpsilon,
+      klBeta: o.klBeta,
+    });
+  };
   const w = be.tensor([N, T * F], validElementMask(lengths, N, T, F)); // (N, T*F)
   const x0s = Array.from({ length: P }, () => be.tensor([N, T, F])); // per block
-  const meanRefs = Array.from({ length: P }, () => be.tensor([N, T, F])); // per block
+  const meanRefs = steps.map(() => be.tensor([N, T, F])); // per trained transition
   const mean = be.tensor([N, T, F]), dmean = be.tensor([N, T, F]), dkl = be.tensor([N, T, F]);
   const dout = be.tensor([P * g.B2, T, F]), half = be.tensor([N, T, F]);
   const sq = be.tensor([N]), sqRef = be.tensor([N]), klSq = be.tensor([N]);
+  const blocks = Array.from({ length: Math.ceil(K / P) }, (_, b) => steps.slice(b * P, b * P + P));
   try {
-    for (let c = 0; c < K; c += P) {
-      const chunk = steps.slice(c, c + P);
+    // Every reference forward first: they need neither the advantages nor the policy's saved
+    // activations (a LoRA reference is the policy itself: its forward must precede the policy's).
+    blocks.forEach((chunk, b) => {
       const xs = chunk.map((rec) => rec.x), sts = chunk.map((rec) => rec.step);
       const outs = x0s.slice(0, chunk.length);
-      // Reference first: the policy's forward must be the latest one for backward.
       if (reference) {
         guidedX0s(reference, gRef, outs, xs, sts, s, N, T);
       } else {
@@ -193,13 +203,18 @@ export async function policyLoss(
           policy.setAdaptersEnabled(true);
         }
       }
-      chunk.forEach((rec, j) => stepMean(be, meanRefs[j], x0s[j], rec.x, rec.step, n));
+      chunk.forEach((rec, j) => stepMean(be, meanRefs[b * P + j], x0s[j], rec.x, rec.step, n));
+    });
+    for (const [b, chunk] of blocks.entries()) {
+      const xs = chunk.map((rec) => rec.x), sts = chunk.map((rec) => rec.step);
+      const outs = x0s.slice(0, chunk.length);
       // The rollout's own forward at this transition, when it kept it (same weights, input and
       // batch: the same activations, bit for bit), else the forward again.
       const kept = P === 1 && backward ? chunk[0].saved ?? null : null;
       if (kept === null) guidedX0s(policy, g, outs, xs, sts, s, N, T);
+      const head = await headNow();
       for (const [j, rec] of chunk.entries()) {
-        const st = rec.step, meanRef = meanRefs[j];
+        const st = rec.step, meanRef = meanRefs[b * P + j];
         stepMean(be, mean, kept?.x0hat ?? x0s[j], rec.x, st, n);
         be.rowSumSqDiff(sq, rec.sample, mean, w, N, T * F);
         be.rowSumSqDiff(sqRef, rec.sample, meanRef, w, N, T * F);
@@ -230,13 +245,13 @@ export async function policyLoss(
       }
       if (backward) policy.backward(dout);
     }
-    const { stats, extra } = await head.stats(afterBackward?.queue() ?? null);
+    const { stats, extra } = await (await headNow()).stats(afterBackward?.queue() ?? null);
     if (extra !== null) afterBackward?.receive(extra);
     return stats;
   } finally {
     freeGuidedBatch(be, g);
     if (gRef !== g) freeGuidedBatch(be, gRef);
-    head.free();
+    head?.free();
     for (const t of [w, ...x0s, ...meanRefs, mean, dmean, dkl, dout, half, sq, sqRef, klSq]) {
       be.free(t);
     }
@@ -265,11 +280,15 @@ export interface GrpoStepResult {
 
 /**
  * Runs GRPO step `step` (0-based) on `batch`: rollout, rewards, advantages, one optimiser update.
+ * `hostWork` is started once the rollout and the update's first forwards are queued: host work
+ * that does not wait for them (the next step's text features) runs while the GPU works and the
+ * step waits for its rewards' read-back.
  */
 export async function grpoStep(
   ctx: GrpoStepContext,
   batch: PromptBatch,
   step: number,
+  hostWork?: () => void,
 ): Promise<GrpoStepResult> {
   const { be, policy } = ctx, o = ctx.options;
   const N = batch.texts.length, D = policy.textDim;
@@ -295,20 +314,30 @@ export async function grpoStep(
     saveActivations: keep ? { maxBytes: KEPT_FORWARD_BYTES } : undefined,
   });
   try {
-    const rewards = await ctx.reward(r.x0, batch, T);
-    const { advantages, diagnostics: d } = groupAdvantages(rewards.total.total, {
-      groupSize: o.groupSize,
-    });
+    // The rewards' read-back is queued behind the rollout; `policyLoss` queues the update's first
+    // forwards before it waits for the advantages (the GPU is not idle during the read-back).
+    const scored = ctx.reward(r.x0, batch, T).then((rewards) => ({
+      rewards,
+      ...groupAdvantages(rewards.total.total, { groupSize: o.groupSize }),
+    }));
+    scored.catch(() => {}); // a failure is thrown where it is awaited, below
+    // Started now, it runs once the step first waits: in policyLoss, after its forwards are queued
+    // and submitted.
+    hostWork?.();
     const steps = trainedSteps(r, o.trainSteps, o.seed, step);
     policy.zeroGrad();
     const params = policy.trainable();
     // the gradient norm's sums come back in the stats' read-back: one GPU round trip, not two
     let gradNorm = NaN;
+    const advantages = scored.then((a) => a.advantages);
+    advantages.catch(() => {});
     const u = await policyLoss(ctx, r, steps, text, batch.lengths, advantages, T, true, {
       queue: () => ctx.clipper.queueSums(params),
       receive: (sums) => gradNorm = ctx.clipper.applySums(params, o.maxGradNorm, sums),
     });
+    const { rewards, advantages: adv, diagnostics: d } = await scored;
     ctx.optimizer.step(o.learningRate);
+    be.submit(); // the update runs while the host logs and prepares the next step
     const metrics: GrpoStepMetrics = {
       loss: u.loss,
       policy_loss: u.policyLoss,
@@ -333,7 +362,7 @@ export async function grpoStep(
       frames: T,
     };
     if (rewards.phy) metrics.r_phy = finiteMean(rewards.phy);
-    return { metrics, rewards, advantages };
+    return { metrics, rewards, advantages: adv };
   } finally {
     freeRollout(be, r);
     be.free(text);

@@ -57,7 +57,34 @@ export interface StepRewards {
 }
 
 /** Scores the N motions `x0` (normalised, (N, T, F)) of a step's prompts. */
-export type RewardFn = (x0: Tensor, batch: PromptBatch, T: number) => Promise<StepRewards>;
+export interface RewardFn {
+  (x0: Tensor, batch: PromptBatch, T: number): Promise<StepRewards>;
+  /**
+   * Starts what does not need the motions (the text embeddings of a later step's `batch`), where
+   * the encoder can compute them ahead; errors surface when the reward is computed.
+   */
+  prefetch?(batch: PromptBatch): void;
+}
+
+/**
+ * The text lists the semantic reward of `batch` embeds, one per `encodeTexts` call and in its
+ * order (a prefetch makes the same calls: an encoder may round a text differently in another
+ * batch).
+ */
+export function rewardTextCalls(settings: RewardSettings, batch: PromptBatch): string[][] {
+  const calls = [ownTexts(settings.dense, batch)], others = distractorTexts(batch);
+  return others.length > 0 ? [...calls, others] : calls;
+}
+
+/** The prompts' texts (global reward) or their segments' texts (dense reward), in order. */
+function ownTexts(dense: boolean, batch: PromptBatch): string[] {
+  return dense ? batch.prompts.flatMap((p) => p.segmentTexts) : batch.prompts.map((p) => p.text);
+}
+
+/** Every prompt's distractor captions, in order. */
+function distractorTexts(batch: PromptBatch): string[] {
+  return batch.prompts.flatMap((p) => p.distractors);
+}
 
 type Scorer = (text: Float32Array, motion: Float32Array, others: Float32Array[]) => number;
 
@@ -100,7 +127,7 @@ export function createRewardFn(
   if (settings.physics && spec === null) {
     throw new TypeError(`Cannot use --use_physics_reward: no skeleton has ${F} features`);
   }
-  return async (x0, batch, T) => {
+  const reward: RewardFn = async (x0, batch, T) => {
     const N = batch.texts.length;
     const x = await be.read(x0); // (N, T, F) normalised
     const raw = new Float32Array(N * T * F); // (N, T, F)
@@ -125,6 +152,12 @@ export function createRewardFn(
     });
     return { sem, phy, total };
   };
+  if (encoder.prefetchTexts) {
+    reward.prefetch = (batch) => {
+      for (const texts of rewardTextCalls(settings, batch)) encoder.prefetchTexts!(texts);
+    };
+  }
+  return reward;
 }
 
 /** Rows `[i*D, (i+1)*D)` of a row-major matrix. */
@@ -136,7 +169,7 @@ async function distractorEmbeddings(
   encoder: TextMotionEncoder,
   batch: PromptBatch,
 ): Promise<Float32Array[][]> {
-  const all = batch.prompts.flatMap((p) => p.distractors);
+  const all = distractorTexts(batch);
   if (all.length === 0) return batch.prompts.map(() => []);
   const emb = rows(await encoder.encodeTexts(all), all.length, encoder.dim);
   let at = 0;
@@ -156,7 +189,7 @@ async function globalSemantic(
 ): Promise<Float32Array> {
   const N = batch.texts.length, G = batch.groupSize, D = encoder.dim;
   const textEmb = rows(
-    await encoder.encodeTexts(batch.prompts.map((p) => p.text)),
+    await encoder.encodeTexts(ownTexts(false, batch)),
     batch.prompts.length,
     D,
   );
@@ -199,7 +232,7 @@ async function denseSemantic(
     segFeat.set(raw.subarray((s.sample * T + s.start) * F, (s.sample * T + s.end) * F), m * Ts * F);
   });
   const motionEmb = rows(await encoder.encodeMotions(segFeat, segLen, M, Ts), M, D);
-  const subTexts = batch.prompts.flatMap((p) => p.segmentTexts);
+  const subTexts = ownTexts(true, batch);
   const subEmb = rows(await encoder.encodeTexts(subTexts), subTexts.length, D);
   const firstText: number[] = [];
   let at = 0;

@@ -351,9 +351,18 @@ export async function trainGrpo(
   };
   try {
     if (heldOut !== null && start === 0) await sink.log(0, await evaluate(0));
+    let batch = step < stopAt ? sampler.next(f.batch_size, f.group_size) : null;
     for (; step < stopAt; step++) {
-      const batch = sampler.next(f.batch_size, f.group_size);
-      const { metrics } = await grpoStep(ctx, batch, step);
+      // The prompts are drawn one step ahead, so that the next step's text features and reward
+      // text embeddings are computed on the host while this step's GPU work runs; a checkpoint
+      // keeps the position after this step's draw.
+      const prompts = sampler.state();
+      const next = step + 1 < stopAt ? sampler.next(f.batch_size, f.group_size) : null;
+      const prefetch = next === null ? undefined : () => {
+        featurizer.prefetch?.(next.texts);
+        reward.prefetch?.(next);
+      };
+      const { metrics } = await grpoStep(ctx, batch!, step, prefetch);
       if (heldOut !== null && (step + 1) % f.eval_interval === 0) {
         Object.assign(metrics, await evaluate(step + 1));
       }
@@ -365,11 +374,12 @@ export async function trainGrpo(
         await saveGrpoCheckpoint(saveDir, policy, optimizer, {
           format: GRPO_CHECKPOINT_FORMAT,
           step: step + 1,
-          prompts: sampler.state(),
+          prompts,
           config,
         });
         progress?.message(`Saved ${join(saveDir, checkpointName(step + 1))}`);
       }
+      batch = next;
     }
     progress?.finish();
     let finalModel: string | null = null;
