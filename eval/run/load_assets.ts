@@ -32,6 +32,7 @@ import type { Featurizer } from "./generate.ts";
 import { optionalExport } from "./_optional_module.ts";
 import { findTextModel, TextAssetError } from "../../models/text/assets.ts";
 import { clipMismatch, ClipTextFeaturizer } from "../../models/text/clip_text.ts";
+import { onnxDeviceFor } from "../../onnx/session.ts";
 import {
   loadOfficialT2mEvaluator,
   locateOfficialT2mFiles,
@@ -156,17 +157,17 @@ export async function loadFeaturizer(args: MdmArgs, be: Backend): Promise<Featur
     }
     return f;
   }
-  if (type === "clip") return await loadClip(args);
+  if (type === "clip") return await loadClip(args, be);
   throw new UnavailableError(
     `Cannot build the text featurizer: ${conditioningProblem(args)} is not supported`,
   );
 }
 
 /** CLIP from `$MOTION_GRPO_ASSETS`, checked against args.json (width, recorded SHA-256). */
-async function loadClip(args: MdmArgs): Promise<Featurizer> {
+async function loadClip(args: MdmArgs, be: Backend): Promise<Featurizer> {
   let f: ClipTextFeaturizer;
   try {
-    f = await ClipTextFeaturizer.load();
+    f = await ClipTextFeaturizer.load({ device: onnxDeviceFor(be) });
   } catch (e) {
     if (e instanceof TextAssetError) {
       throw new UnavailableError(`Cannot build the text featurizer "clip": ${e.message}`);
@@ -278,7 +279,7 @@ export async function loadEvaluator(
     const { textsDir: _, ...files } = where.files;
     return await loadOfficialT2mEvaluator({
       ...files,
-      device: be.kind === "webgpu" ? "webgpu" : "wasm",
+      device: onnxDeviceFor(be),
       captionTokens,
       unknownCaptions: "error",
     });

@@ -39,6 +39,7 @@ import { HashedBagOfWords } from "../pretrain/hashed_bag_of_words.ts";
 import { TextAssetError } from "../../models/text/assets.ts";
 import { clipMismatch, ClipTextFeaturizer } from "../../models/text/clip_text.ts";
 import { loadOfficialTmrEncoder } from "../../models/text/official_tmr.ts";
+import { onnxDeviceFor } from "../../onnx/session.ts";
 import {
   loadOfficialT2mEvaluator,
   locateOfficialT2mFiles,
@@ -105,7 +106,9 @@ export async function resolveRewardEncoder(
       );
     }
     try {
-      return await loadOfficialTmrEncoder(be, { textEncoder: text, motionEncoder: motion });
+      return await loadOfficialTmrEncoder(be, { textEncoder: text, motionEncoder: motion }, {
+        device: onnxDeviceFor(be),
+      });
     } catch (e) {
       if (e instanceof TextAssetError) {
         throw new GrpoSetupError(
@@ -163,7 +166,7 @@ async function loadOfficialEvaluator(
   const { textsDir: _, ...paths } = files;
   return await loadOfficialT2mEvaluator({
     ...paths,
-    device: be.kind === "webgpu" ? "webgpu" : "wasm",
+    device: onnxDeviceFor(be),
     captionTokens: textsDir === null ? undefined : await readCaptionTokenMap(textsDir),
     unknownCaptions: "approximate",
   });
@@ -199,7 +202,7 @@ export async function resolveTextFeaturizer(
     }
     return f;
   }
-  if (name === "clip") return await loadClip(modelArgs, argsFile);
+  if (name === "clip") return await loadClip(be, modelArgs, argsFile);
   throw new GrpoSetupError(
     `Cannot use --model_path (args "${argsFile}"): unknown text featurizer "${name}"`,
   );
@@ -207,12 +210,13 @@ export async function resolveTextFeaturizer(
 
 /** CLIP from `$MOTION_GRPO_ASSETS`, checked against args.json (width, recorded SHA-256). */
 async function loadClip(
+  be: Backend,
   modelArgs: Record<string, unknown>,
   argsFile: string,
 ): Promise<TextFeaturizer> {
   let f: ClipTextFeaturizer;
   try {
-    f = await ClipTextFeaturizer.load();
+    f = await ClipTextFeaturizer.load({ device: onnxDeviceFor(be) });
   } catch (e) {
     if (e instanceof TextAssetError) {
       throw new GrpoSetupError(
