@@ -93,15 +93,13 @@ Deno.test("PromptSampler composite prompts use the file's texts and segment leng
   assert.deepEqual(byText.get("c runs, then d jumps")!.durations, [10, 10]);
 });
 
-Deno.test("createRewardFn() dense mode scores each segment against each sub-text", async () => {
-  const be = createCpuBackend();
-  const ds = new FakeDataset();
-  const enc = testEncoder();
-  const settings = {
+/** TMR cosine reward settings without physics, global or segment-dense. */
+function tmrCosine(dense: boolean) {
+  return {
     rewardModelType: "tmr" as const,
     rewardType: "cosine",
     matching: DEFAULT_MATCHING,
-    dense: true,
+    dense,
     alpha: 0.5,
     physics: false,
     betaS: 1,
@@ -110,7 +108,13 @@ Deno.test("createRewardFn() dense mode scores each segment against each sub-text
     lambdaJerk: 1,
     fps: 20,
   };
-  const reward = createRewardFn(be, enc, settings, ds.mean, ds.std, null);
+}
+
+Deno.test("createRewardFn() dense mode scores each segment against each sub-text", async () => {
+  const be = createCpuBackend();
+  const ds = new FakeDataset();
+  const enc = testEncoder();
+  const reward = createRewardFn(be, enc, tmrCosine(true), ds.mean, ds.std, null);
   const s = new PromptSampler({
     source: "dense",
     seed: 4,
@@ -143,19 +147,6 @@ Deno.test("createRewardFn() dense mode scores each segment against each sub-text
 Deno.test("createRewardFn() prefetch makes the reward's own encodeTexts calls, in order", async () => {
   const be = createCpuBackend();
   const ds = new FakeDataset();
-  const settings = (dense: boolean) => ({
-    rewardModelType: "tmr" as const,
-    rewardType: "cosine",
-    matching: DEFAULT_MATCHING,
-    dense,
-    alpha: 0.5,
-    physics: false,
-    betaS: 1,
-    betaP: 0.1,
-    lambdaSkate: 1,
-    lambdaJerk: 1,
-    fps: 20,
-  });
   // An encoder that records its text calls, with and without a prefetch of its own.
   const recording = (prefetching: boolean) => {
     const inner = testEncoder(), calls: string[][] = [], prefetched: string[][] = [];
@@ -177,15 +168,15 @@ Deno.test("createRewardFn() prefetch makes the reward's own encodeTexts calls, i
     });
     const batch = s.next(2, 2);
     const r = recording(true);
-    const reward = createRewardFn(be, r.enc, settings(dense), ds.mean, ds.std, null);
+    const reward = createRewardFn(be, r.enc, tmrCosine(dense), ds.mean, ds.std, null);
     reward.prefetch!(batch);
     const N = 4, T = 24, F = 263;
     await reward(be.tensor([N, T, F]), batch, T);
     assert.equal(r.prefetched.length, 2, "the prompts' texts, then the distractors");
     assert.deepEqual(r.prefetched, r.calls);
-    assert.deepEqual(r.prefetched, rewardTextCalls(settings(dense), batch));
+    assert.deepEqual(r.prefetched, rewardTextCalls(tmrCosine(dense), batch));
     // An encoder that cannot compute ahead gets no prefetch.
-    const plain = createRewardFn(be, recording(false).enc, settings(dense), ds.mean, ds.std, null);
+    const plain = createRewardFn(be, recording(false).enc, tmrCosine(dense), ds.mean, ds.std, null);
     assert.equal(plain.prefetch, undefined);
   }
   be.destroy();
