@@ -56,6 +56,21 @@ export interface OnnxSession {
   release(): Promise<void>;
 }
 
+/**
+ * Calls into each onnxruntime-web module, one at a time. Its WebGPU build suspends a call while
+ * the GPU works (asyncify), and a second call entering meanwhile corrupts its memory ("memory
+ * access out of bounds"); callers may overlap (a prefetch beside a reward), so every create, run
+ * and release of a backend waits for the one before.
+ */
+const ortTurns = new Map<OnnxDevice, Promise<unknown>>();
+
+/** Runs `f` when the calls queued before it on `device`'s module have finished. */
+function inTurn<T>(device: OnnxDevice, f: () => Promise<T>): Promise<T> {
+  const turn = (ortTurns.get(device) ?? Promise.resolve()).then(f);
+  ortTurns.set(device, turn.catch(() => {}));
+  return turn;
+}
+
 let wasmOrt: Promise<Ort> | null = null;
 let wasmThreads = 0;
 let webgpuOrt: Promise<Ort> | null = null;
@@ -136,12 +151,13 @@ export async function createSession(
   const ort = device === "wasm" ? await loadWasmOrt(options.numThreads) : await loadWebgpuOrt();
   let session: OrtModule.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(bytes, {
-      executionProviders: [device],
-      graphOptimizationLevel: "all",
-      // Native-side warnings (e.g. shape ops placed on the CPU beside WebGPU) are expected.
-      logSeverityLevel: 3,
-    });
+    session = await inTurn(device, () =>
+      ort.InferenceSession.create(bytes, {
+        executionProviders: [device],
+        graphOptimizationLevel: "all",
+        // Native-side warnings (e.g. shape ops placed on the CPU beside WebGPU) are expected.
+        logSeverityLevel: 3,
+      }));
   } catch (e) {
     throw new Error(`Cannot create ONNX session ${name} on ${device}: ${String(e)}`, {
       cause: e,
@@ -177,7 +193,7 @@ class OrtSession implements OnnxSession {
     }
     let results: OrtModule.InferenceSession.OnnxValueMapType;
     try {
-      results = await this.session.run(ortFeeds);
+      results = await inTurn(this.device, () => this.session.run(ortFeeds));
     } catch (e) {
       throw new Error(`Cannot run ONNX session ${this.name}: ${String(e)}`, { cause: e });
     }
@@ -198,7 +214,7 @@ class OrtSession implements OnnxSession {
   }
 
   release(): Promise<void> {
-    return this.session.release();
+    return inTurn(this.device, () => this.session.release());
   }
 }
 

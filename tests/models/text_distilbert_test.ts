@@ -4,17 +4,15 @@ import { loadOfficialTmrEncoder } from "../../models/text/official_tmr.ts";
 import { TextAssetError } from "../../models/text/assets.ts";
 import { createCpuBackend } from "../../kernels/cpu_backend.ts";
 import { assertClose } from "../_util.ts";
-import { type OnnxDevice, onnxDeviceFor } from "../../onnx/session.ts";
-import { GPU_TEST, gpuIgnore } from "../kernels/_webgpu.ts";
+import { onnxDeviceFor } from "../../onnx/session.ts";
 import { goldenFiles, readTextGolden, TEXT_GOLDEN_DIR } from "./_text_fixture.ts";
 
 const golden = await readTextGolden();
 const files = goldenFiles("distilbert");
 const maxLength = golden.distilbert.max_length;
 
-/** The golden comparison of every token's last hidden state on one onnxruntime-web backend. */
-async function checkDistilBert(device: OnnxDevice): Promise<void> {
-  const f = await DistilBertFeaturizer.load({ files, maxLength, device });
+Deno.test("DistilBertFeaturizer reproduces PyTorch's last_hidden_state of every token", async () => {
+  const f = await DistilBertFeaturizer.load({ files, maxLength });
   try {
     const cases = golden.distilbert.cases, W = golden.distilbert.dim;
     assert.equal(f.dim, W);
@@ -39,17 +37,6 @@ async function checkDistilBert(device: OnnxDevice): Promise<void> {
   } finally {
     await f.release();
   }
-}
-
-Deno.test("DistilBertFeaturizer reproduces PyTorch's last_hidden_state of every token", async () => {
-  await checkDistilBert("wasm");
-});
-
-Deno.test({
-  ...GPU_TEST,
-  name: "DistilBertFeaturizer on onnxruntime-web's WebGPU backend reproduces PyTorch",
-  ignore: gpuIgnore,
-  fn: () => checkDistilBert("webgpu"),
 });
 
 Deno.test("loadOfficialTmrEncoder() chains DistilBERT into TMR's text encoder and normalises motions", async () => {

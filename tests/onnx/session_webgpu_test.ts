@@ -13,7 +13,10 @@ import { GraphBuilder } from "../../onnx/graph.ts";
 import { createSession, type OnnxValue } from "../../onnx/session.ts";
 import { convertT2mEvaluator, loadT2mEvaluator } from "../../onnx/t2m_evaluator.ts";
 import { tmrEncoderToOnnx } from "../../onnx/tmr_encoder.ts";
+import { ClipTextFeaturizer } from "../../models/text/clip_text.ts";
+import { DistilBertFeaturizer } from "../../models/text/distilbert.ts";
 import { assertClose } from "../_util.ts";
+import { goldenFiles, readTextGolden } from "../models/_text_fixture.ts";
 
 const GOLDEN = new URL("../golden/onnx/", import.meta.url).pathname;
 
@@ -95,6 +98,49 @@ Deno.test({
       assertClose(r.mu.data as Float32Array, toFloat32(io.get("mu")!), 1e-5, 1e-4, "mu");
     } finally {
       await s.release();
+    }
+  },
+});
+
+Deno.test({
+  name: "CLIP and DistilBERT text towers on WebGPU match PyTorch, also when their runs overlap",
+  ignore,
+  async fn() {
+    const golden = await readTextGolden();
+    const clip = await ClipTextFeaturizer.load({ files: goldenFiles("clip"), device: "webgpu" });
+    const bert = await DistilBertFeaturizer.load({
+      files: goldenFiles("distilbert"),
+      maxLength: golden.distilbert.max_length,
+      device: "webgpu",
+    });
+    try {
+      const clipTexts = golden.clip.cases.map((c) => c.text), D = golden.clip.dim;
+      const bertTexts = golden.distilbert.cases.map((c) => c.text), W = golden.distilbert.dim;
+      const emb = await clip.encode(clipTexts); // (n, D)
+      const hidden = await bert.features(bertTexts); // (n, L, W)
+      // float32 on the GPU vs float32 PyTorch: atol 1e-5 + rtol 1e-4.
+      golden.clip.cases.forEach((c, k) => {
+        assertClose(emb.subarray(k * D, (k + 1) * D), c.text_embeds, 1e-5, 1e-4, c.text);
+      });
+      golden.distilbert.cases.forEach((c, k) => {
+        const at = k * hidden.L * W;
+        assertClose(hidden.x.subarray(at, at + c.ids.length * W), c.last_hidden_state, 1e-5, 1e-4);
+      });
+      // Overlapping runs (a prefetch beside a reward) wait for each other: the same bits.
+      const fresh = await ClipTextFeaturizer.load({ files: goldenFiles("clip"), device: "webgpu" });
+      try {
+        const [again, hiddenAgain] = await Promise.all([
+          fresh.encode(clipTexts),
+          bert.features(bertTexts),
+        ]);
+        assert.deepEqual(again, emb);
+        assert.deepEqual(hiddenAgain.x, hidden.x);
+      } finally {
+        await fresh.release();
+      }
+    } finally {
+      await clip.release();
+      await bert.release();
     }
   },
 });
