@@ -46,3 +46,37 @@ export interface TextFeaturizer {
   /** Frees what the featurizer holds outside the JS heap (an ONNX session), if anything. */
   release?(): Promise<void>;
 }
+
+/** Prefetched calls kept at most by {@linkcode withTextPrefetch} (a step makes two or three). */
+const KEPT_PREFETCHES = 16;
+
+/**
+ * `encoder` with a `prefetchTexts` that works for any encoder: a prefetched call's result waits,
+ * keyed by its exact text list, for the `encodeTexts` call with that list, which takes it. The
+ * call gets the bits it would have computed itself (no memo mixes texts of different calls), so
+ * it suits encoders whose results may depend on the batch. An encoder with its own
+ * `prefetchTexts` is returned as it is.
+ */
+export function withTextPrefetch(encoder: TextMotionEncoder): TextMotionEncoder {
+  if (encoder.prefetchTexts) return encoder;
+  const waiting = new Map<string, Promise<Float32Array>>(); // JSON of the text list → its result
+  return {
+    name: encoder.name,
+    dim: encoder.dim,
+    encodeTexts(texts) {
+      const key = JSON.stringify(texts), early = waiting.get(key);
+      waiting.delete(key);
+      return early ?? encoder.encodeTexts(texts);
+    },
+    prefetchTexts(texts) {
+      const key = JSON.stringify(texts);
+      if (waiting.has(key)) return;
+      const result = encoder.encodeTexts(texts);
+      result.catch(() => {}); // reported by the call that takes it
+      waiting.set(key, result);
+      if (waiting.size > KEPT_PREFETCHES) waiting.delete(waiting.keys().next().value!);
+    },
+    encodeMotions: (features, lengths, N, T) => encoder.encodeMotions(features, lengths, N, T),
+    release: encoder.release ? () => encoder.release!() : undefined,
+  };
+}

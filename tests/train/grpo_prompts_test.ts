@@ -175,9 +175,23 @@ Deno.test("createRewardFn() prefetch makes the reward's own encodeTexts calls, i
     assert.equal(r.prefetched.length, 2, "the prompts' texts, then the distractors");
     assert.deepEqual(r.prefetched, r.calls);
     assert.deepEqual(r.prefetched, rewardTextCalls(tmrCosine(dense), batch));
-    // An encoder that cannot compute ahead gets no prefetch.
-    const plain = createRewardFn(be, recording(false).enc, tmrCosine(dense), ds.mean, ds.std, null);
-    assert.equal(plain.prefetch, undefined);
+    // An encoder without a prefetch of its own: the prefetch makes each call once, early, and
+    // the reward takes its results instead of calling again.
+    const plain = recording(false);
+    const early = createRewardFn(be, plain.enc, tmrCosine(dense), ds.mean, ds.std, null);
+    early.prefetch!(batch);
+    assert.deepEqual(plain.calls, rewardTextCalls(tmrCosine(dense), batch));
+    const got = await early(be.tensor([N, T, F]), batch, T);
+    assert.deepEqual(plain.calls, rewardTextCalls(tmrCosine(dense), batch));
+    const direct = createRewardFn(
+      be,
+      recording(false).enc,
+      tmrCosine(dense),
+      ds.mean,
+      ds.std,
+      null,
+    );
+    assert.deepEqual(got.sem, (await direct(be.tensor([N, T, F]), batch, T)).sem);
   }
   be.destroy();
 });

@@ -18,7 +18,7 @@
  * @module
  */
 import type { Backend, Tensor } from "../../kernels/backend.ts";
-import type { TextMotionEncoder } from "../../rewards/encoder.ts";
+import { type TextMotionEncoder, withTextPrefetch } from "../../rewards/encoder.ts";
 import { physicsReward } from "../../rewards/physics.ts";
 import {
   denseReward,
@@ -60,8 +60,8 @@ export interface StepRewards {
 export interface RewardFn {
   (x0: Tensor, batch: PromptBatch, T: number): Promise<StepRewards>;
   /**
-   * Starts what does not need the motions (the text embeddings of a later step's `batch`), where
-   * the encoder can compute them ahead; errors surface when the reward is computed.
+   * Starts what does not need the motions: the text embeddings of a later step's `batch`, by the
+   * same calls the reward will make; errors surface when the reward is computed.
    */
   prefetch?(batch: PromptBatch): void;
 }
@@ -123,6 +123,7 @@ export function createRewardFn(
 ): RewardFn {
   const F = mean.length;
   const score = semanticScorer(settings);
+  const enc = withTextPrefetch(encoder); // a later step's text calls can run early
   const meanT = be.tensor([F], mean), stdT = be.tensor([F], std);
   if (settings.physics && spec === null) {
     throw new TypeError(`Cannot use --use_physics_reward: no skeleton has ${F} features`);
@@ -135,8 +136,8 @@ export function createRewardFn(
       for (let f = 0; f < F; f++) raw[r * F + f] = x[r * F + f] * std[f] + mean[f];
     }
     const sem = settings.dense
-      ? await denseSemantic(encoder, score, settings.alpha, raw, batch, T, F)
-      : await globalSemantic(encoder, score, raw, batch, T);
+      ? await denseSemantic(enc, score, settings.alpha, raw, batch, T, F)
+      : await globalSemantic(enc, score, raw, batch, T);
     let phy: Float32Array | null = null;
     if (settings.physics) {
       const p = await physicsReward(be, x0, meanT, stdT, batch.lengths, spec!, {
@@ -152,11 +153,9 @@ export function createRewardFn(
     });
     return { sem, phy, total };
   };
-  if (encoder.prefetchTexts) {
-    reward.prefetch = (batch) => {
-      for (const texts of rewardTextCalls(settings, batch)) encoder.prefetchTexts!(texts);
-    };
-  }
+  reward.prefetch = (batch) => {
+    for (const call of rewardTextCalls(settings, batch)) enc.prefetchTexts!(call);
+  };
   return reward;
 }
 
