@@ -300,8 +300,9 @@ export class GpuRuntime {
   }
 
   /**
-   * Everything submitted so far has finished: the next batch is small, so that the idle GPU gets
-   * work after a few dispatches rather than after a full batch.
+   * A read-back or sync has finished: the GPU has probably run out of work (unless more was
+   * submitted meanwhile), so the next batch is small, to give it work after a few dispatches
+   * rather than after a full batch.
    */
   #gpuIdle(): void {
     this.#batchLimit = FIRST_BATCH;
