@@ -137,6 +137,31 @@ export function checkExtras(
   }
 }
 
+/**
+ * The forward's extras as the separate calls after the product, in their order: what the CPU
+ * backend does, and what a layer does after an adapter's term has been added.
+ */
+export function applyForwardExtras(
+  be: Backend,
+  out: Tensor,
+  extras: LinearForwardExtras,
+  n: number,
+): void {
+  if (extras.residual) be.axpby(out, out, 1, extras.residual, 1, n);
+  if (extras.gelu) be.geluForward(extras.gelu, out, n);
+}
+
+/** The input gradient's extras as the separate calls after the product (as above). */
+export function applyBackwardExtras(
+  be: Backend,
+  dinp: Tensor,
+  extras: LinearBackwardExtras,
+  n: number,
+): void {
+  if (extras.geluInput) be.geluBackward(dinp, extras.geluInput, dinp, n);
+  if (extras.residual) be.axpby(dinp, dinp, 1, extras.residual, 1, n);
+}
+
 export interface Backend {
   readonly kind: BackendKind;
   /** Human-readable description: "cpu (wasm-simd gemm)", "webgpu (NVIDIA H100 ...)". */

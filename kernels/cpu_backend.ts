@@ -38,6 +38,8 @@
  */
 import {
   type AdamWOptions,
+  applyBackwardExtras,
+  applyForwardExtras,
   type Backend,
   type BackendKind,
   checkExtras,
@@ -457,8 +459,7 @@ class CpuBackend implements Backend {
       OC,
       this.#gemm,
     );
-    if (residual !== null) this.axpby(out, out, 1, residual, 1, N * OC);
-    if (gelu !== null) this.geluForward(gelu, out, N * OC);
+    applyForwardExtras(this, out, extras, N * OC);
   }
 
   linearBackward(
@@ -491,9 +492,7 @@ class CpuBackend implements Backend {
       OC,
       this.#gemm,
     );
-    if (dinp === null) return;
-    if (geluInput !== null) this.geluBackward(dinp, geluInput, dinp, N * C);
-    if (residual !== null) this.axpby(dinp, dinp, 1, residual, 1, N * C);
+    if (dinp !== null) applyBackwardExtras(this, dinp, extras, N * C);
   }
 
   // ---- layernorm ---------------------------------------------------------------------------

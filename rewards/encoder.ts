@@ -13,11 +13,6 @@ export interface TextMotionEncoder {
   readonly dim: number;
   /** Embeddings `(N, D)` of N texts. */
   encodeTexts(texts: readonly string[]): Promise<Float32Array>;
-  /**
-   * Starts embedding `texts` for a later `encodeTexts` (a memoising encoder whose text model runs
-   * on the host: its work can fill the host's wait for a GPU). Errors surface at that call.
-   */
-  prefetchTexts?(texts: readonly string[]): void;
   /** Embeddings `(N, D)` of N motions: raw features `(N, T, F)`, `lengths` (N) valid frames. */
   encodeMotions(
     features: Float32Array,
@@ -50,15 +45,18 @@ export interface TextFeaturizer {
 /** Prefetched calls kept at most by {@linkcode withTextPrefetch} (a step makes two or three). */
 const KEPT_PREFETCHES = 16;
 
+/** A text–motion encoder whose text calls can start ahead of time. */
+export interface PrefetchingEncoder extends TextMotionEncoder {
+  /** Starts the call `encodeTexts(texts)`; errors surface when that call is made. */
+  prefetchTexts(texts: readonly string[]): void;
+}
+
 /**
- * `encoder` with a `prefetchTexts` that works for any encoder: a prefetched call's result waits,
- * keyed by its exact text list, for the `encodeTexts` call with that list, which takes it. The
- * call gets the bits it would have computed itself (no memo mixes texts of different calls), so
- * it suits encoders whose results may depend on the batch. An encoder with its own
- * `prefetchTexts` is returned as it is.
+ * `encoder` with `prefetchTexts`: a prefetched call's result waits, keyed by its exact text list,
+ * for the `encodeTexts` call with that list, which takes it. The call gets the bits it would have
+ * computed itself (no memo mixes texts of different calls), whatever the encoder.
  */
-export function withTextPrefetch(encoder: TextMotionEncoder): TextMotionEncoder {
-  if (encoder.prefetchTexts) return encoder;
+export function withTextPrefetch(encoder: TextMotionEncoder): PrefetchingEncoder {
   const waiting = new Map<string, Promise<Float32Array>>(); // JSON of the text list → its result
   return {
     name: encoder.name,

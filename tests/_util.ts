@@ -1,5 +1,6 @@
 /** Shared test helpers: tolerance checks, the Debian PyTorch interpreter, GPU gating. */
 import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
 
 /**
  * Asserts `|actual - expected| <= atol + rtol * |expected|` element-wise; the message names the
@@ -74,7 +75,7 @@ export async function runPython(args: string[]): Promise<string> {
  * stderr without Deno's own "Download ..." lines (printed when a package is first cached).
  */
 export async function runCli(script: string, args: string[], cwd: string) {
-  const root = new URL("../", import.meta.url).pathname;
+  const root = fileURLToPath(new URL("../", import.meta.url));
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--config", `${root}deno.json`, `${root}cli/${script}`, ...args],
     cwd,

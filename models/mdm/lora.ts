@@ -10,6 +10,8 @@
  * @module
  */
 import {
+  applyBackwardExtras,
+  applyForwardExtras,
   type Backend,
   checkExtras,
   type LinearBackwardExtras,
@@ -92,17 +94,20 @@ export function linearForward(
   extras: LinearForwardExtras = {},
 ): void {
   const ad = adapters ? lin.lora : null;
+  if (ad === null) {
+    be.linearForward(out, inp, lin.w, lin.b, N, lin.C, lin.OC, extras);
+    return;
+  }
+  // the extras wait for the adapter's term: refused, when they must be, before anything is written
   checkExtras("linearForward", out, {
     residual: extras.residual ?? null,
     gelu: extras.gelu ?? null,
   });
-  be.linearForward(out, inp, lin.w, lin.b, N, lin.C, lin.OC, ad === null ? extras : {});
-  if (ad === null) return;
+  be.linearForward(out, inp, lin.w, lin.b, N, lin.C, lin.OC);
   be.linearForward(ad.u, inp, ad.a, null, N, lin.C, ad.rank); // u (N, r) = inp A^T
   // out (N, OC) += s * u (N, r) @ B^T, B stored (OC, r)
   be.gemm(out, ad.u, ad.b, N, lin.OC, ad.rank, { transB: true, alpha: ad.scale, beta: 1 });
-  if (extras.residual) be.axpby(out, out, 1, extras.residual, 1, N * lin.OC);
-  if (extras.gelu) be.geluForward(extras.gelu, out, N * lin.OC);
+  applyForwardExtras(be, out, extras, N * lin.OC);
 }
 
 /**
@@ -123,8 +128,11 @@ export function linearBackward(
 ): void {
   const { C, OC } = lin;
   const ad = adapters ? lin.lora : null;
-  const { residual = null, geluInput = null } = extras;
-  checkExtras("linearBackward", dinp, { residual, geluInput });
+  // refused before anything is written, also when no product runs to check them
+  checkExtras("linearBackward", dinp, {
+    residual: extras.residual ?? null,
+    geluInput: extras.geluInput ?? null,
+  });
   if (dinp !== null || lin.dw !== null || lin.db !== null) {
     be.linearBackward(dinp, lin.dw, lin.db, dout, inp, lin.w, N, C, OC, ad === null ? extras : {});
   }
@@ -141,6 +149,5 @@ export function linearBackward(
   if (dinp === null) return;
   // dinp (N, C) += du (N, r) @ A (r, C)
   be.gemm(dinp, ad.du, ad.a, N, C, r, { beta: 1 });
-  if (geluInput) be.geluBackward(dinp, geluInput, dinp, N * C);
-  if (residual) be.axpby(dinp, dinp, 1, residual, 1, N * C);
+  applyBackwardExtras(be, dinp, extras, N * C);
 }

@@ -36,8 +36,6 @@ export class OfficialTmrEncoder implements TextMotionEncoder {
   readonly #mean: Float32Array; // (F)
   readonly #std: Float32Array; // (F)
   readonly #memo = new Map<string, Float32Array>(); // text → (D)
-  /** The text calls, one at a time: a call waits for a prefetch of its texts, then reads the memo. */
-  #textQueue: Promise<unknown> = Promise.resolve();
 
   /** Checks that the pieces fit together (widths, statistics). */
   constructor(
@@ -75,18 +73,7 @@ export class OfficialTmrEncoder implements TextMotionEncoder {
   }
 
   /** Mu (N, D) of N texts (memoised by text). */
-  encodeTexts(texts: readonly string[]): Promise<Float32Array> {
-    const job = this.#textQueue.then(() => this.#encodeTexts(texts));
-    this.#textQueue = job.catch(() => {});
-    return job;
-  }
-
-  /** Computes and memoises the mu of `texts` now; `encodeTexts` reports any error later. */
-  prefetchTexts(texts: readonly string[]): void {
-    this.encodeTexts(texts).catch(() => {});
-  }
-
-  async #encodeTexts(texts: readonly string[]): Promise<Float32Array> {
+  async encodeTexts(texts: readonly string[]): Promise<Float32Array> {
     const be = this.#text.backend, D = this.dim;
     const todo = [...new Set(texts.filter((t) => !this.#memo.has(t)))];
     for (let at = 0; at < todo.length; at += CHUNK) {

@@ -4,6 +4,7 @@ import { assertTwin, both, cpu, gpu, GPU_TEST, gpuIgnore, uniform } from "./_web
 import { maskedSoftmaxKernel } from "../../kernels/attention/wgsl.ts";
 import { resolveGemm } from "../../kernels/gemm/cpu.ts";
 import { chooseSplit, chooseTile } from "../../kernels/gemm/wgsl.ts";
+import type { Backend } from "../../kernels/backend.ts";
 
 Deno.test({
   ...GPU_TEST,
@@ -116,6 +117,22 @@ Deno.test({
   },
 });
 
+/**
+ * LayerNorm forward of (N, C) inputs in [-2, 3) on both backends (weights in [0.5, 1.5), seeds
+ * `seed` to `seed + 2`): every tensor, the CPU twin's with a C suffix.
+ */
+function layernormTwins(be: Backend, N: number, C: number, seed: number) {
+  const [inp, inpC] = both(be, [N, C], uniform(N * C, seed, -2, 3));
+  const [w, wC] = both(be, [C], uniform(C, seed + 1, 0.5, 1.5));
+  const [b, bC] = both(be, [C], uniform(C, seed + 2));
+  const [out, outC] = both(be, [N, C]);
+  const [mean, meanC] = both(be, [N]);
+  const [rstd, rstdC] = both(be, [N]);
+  be.layernormForward(out, mean, rstd, inp, w, b, N, C, 1e-5);
+  cpu.layernormForward(outC, meanC, rstdC, inpC, wC, bC, N, C, 1e-5);
+  return { inp, inpC, w, wC, out, outC, mean, meanC, rstd, rstdC };
+}
+
 Deno.test({
   ...GPU_TEST,
   name: "layernormForward() and layernormBackward() match the CPU twin (N=37, C=300)",
@@ -123,15 +140,7 @@ Deno.test({
   async fn() {
     const be = await gpu();
     const N = 37, C = 300; // 8 rows per workgroup, the last one partial; 9-10 elements per lane
-    const x = uniform(N * C, 11, -2, 3);
-    const [inp, inpC] = both(be, [N, C], x);
-    const [w, wC] = both(be, [C], uniform(C, 12, 0.5, 1.5));
-    const [b, bC] = both(be, [C], uniform(C, 13));
-    const [out, outC] = both(be, [N, C]);
-    const [mean, meanC] = both(be, [N]);
-    const [rstd, rstdC] = both(be, [N]);
-    be.layernormForward(out, mean, rstd, inp, w, b, N, C, 1e-5);
-    cpu.layernormForward(outC, meanC, rstdC, inpC, wC, bC, N, C, 1e-5);
+    const { inp, inpC, w, wC, out, outC, mean, meanC, rstd, rstdC } = layernormTwins(be, N, C, 11);
     // Normalised values of size ~2: atol 1e-5, rtol 1e-4.
     await assertTwin(be, out, outC, 1e-5, 1e-4, "out");
     await assertTwin(be, mean, meanC, 1e-6, 1e-5, "mean");
@@ -162,14 +171,7 @@ Deno.test({
     const be = await gpu();
     // 65535 workgroups of 8 layernorm rows (16 softmax rows), then a partial round.
     const N = 65535 * 16 + 5, C = 3;
-    const [inp, inpC] = both(be, [N, C], uniform(N * C, 17, -2, 3));
-    const [w, wC] = both(be, [C], uniform(C, 18, 0.5, 1.5));
-    const [b, bC] = both(be, [C], uniform(C, 19));
-    const [out, outC] = both(be, [N, C]);
-    const [mean, meanC] = both(be, [N]);
-    const [rstd, rstdC] = both(be, [N]);
-    be.layernormForward(out, mean, rstd, inp, w, b, N, C, 1e-5);
-    cpu.layernormForward(outC, meanC, rstdC, inpC, wC, bC, N, C, 1e-5);
+    const { out, outC } = layernormTwins(be, N, C, 17);
     // Among 1M rows of 3 values some spread by only ~0.006 (rstd ~170): the float32 mean's
     // rounding, times rstd, reaches ~7e-5 there. atol 2e-4, rtol 1e-4.
     await assertTwin(be, out, outC, 2e-4, 1e-4, "layernorm out");

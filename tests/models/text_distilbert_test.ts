@@ -5,6 +5,7 @@ import { TextAssetError } from "../../models/text/assets.ts";
 import { createCpuBackend } from "../../kernels/cpu_backend.ts";
 import { assertClose } from "../_util.ts";
 import { onnxDeviceFor } from "../../onnx/session.ts";
+import { withTextPrefetch } from "../../rewards/encoder.ts";
 import { goldenFiles, readTextGolden, TEXT_GOLDEN_DIR } from "./_text_fixture.ts";
 
 const golden = await readTextGolden();
@@ -56,13 +57,15 @@ Deno.test("loadOfficialTmrEncoder() chains DistilBERT into TMR's text encoder an
     const again = await enc.encodeTexts([texts[3], texts[3]]); // memo
     assert.deepEqual(again.subarray(0, D), mu.subarray(3 * D, 4 * D));
     assert.deepEqual(again.subarray(D), mu.subarray(3 * D, 4 * D));
-    // A prefetch in flight: the call after it waits for it and reads the same embeddings.
-    const other = await loadOfficialTmrEncoder(be, {
-      textEncoder: `${tmr}/text_encoder.pt`,
-      motionEncoder: `${tmr}/motion_encoder.pt`,
-    }, { files, maxLength });
+    // A prefetch in flight (withTextPrefetch): the same call takes its result, the same mu.
+    const other = withTextPrefetch(
+      await loadOfficialTmrEncoder(be, {
+        textEncoder: `${tmr}/text_encoder.pt`,
+        motionEncoder: `${tmr}/motion_encoder.pt`,
+      }, { files, maxLength }),
+    );
     try {
-      other.prefetchTexts([texts[4], texts[0]]);
+      other.prefetchTexts([texts[0], texts[4]]);
       assert.deepEqual(
         await other.encodeTexts([texts[0], texts[4]]),
         Float32Array.from([
@@ -71,7 +74,7 @@ Deno.test("loadOfficialTmrEncoder() chains DistilBERT into TMR's text encoder an
         ]),
       );
     } finally {
-      await other.release();
+      await other.release!();
     }
     const N = g.motion_lengths.length, T = g.motion_frames;
     const motion = await enc.encodeMotions(Float32Array.from(g.motion_raw), g.motion_lengths, N, T);

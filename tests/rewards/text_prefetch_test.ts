@@ -37,7 +37,4 @@ Deno.test("withTextPrefetch() hands a prefetched call's result to the same call,
   assert.equal(calls.length, before + 1);
   await p.encodeTexts(["t16"]);
   assert.equal(calls.length, before + 1);
-  // An encoder with its own prefetch is kept as it is.
-  const own = { ...enc, prefetchTexts: () => {} };
-  assert.equal(withTextPrefetch(own), own);
 });

@@ -147,15 +147,14 @@ Deno.test("createRewardFn() dense mode scores each segment against each sub-text
 Deno.test("createRewardFn() prefetch makes the reward's own encodeTexts calls, in order", async () => {
   const be = createCpuBackend();
   const ds = new FakeDataset();
-  // An encoder that records its text calls, with and without a prefetch of its own.
-  const recording = (prefetching: boolean) => {
-    const inner = testEncoder(), calls: string[][] = [], prefetched: string[][] = [];
+  // An encoder that records its text calls.
+  const recording = () => {
+    const inner = testEncoder(), calls: string[][] = [];
     const enc: TextMotionEncoder = {
       ...inner,
       encodeTexts: (texts) => (calls.push([...texts]), inner.encodeTexts(texts)),
-      ...(prefetching ? { prefetchTexts: (texts) => void prefetched.push([...texts]) } : {}),
     };
-    return { enc, calls, prefetched };
+    return { enc, calls };
   };
   for (const dense of [false, true]) {
     const s = new PromptSampler({
@@ -167,31 +166,25 @@ Deno.test("createRewardFn() prefetch makes the reward's own encodeTexts calls, i
       distractors: 3,
     });
     const batch = s.next(2, 2);
-    const r = recording(true);
-    const reward = createRewardFn(be, r.enc, tmrCosine(dense), ds.mean, ds.std, null);
-    reward.prefetch!(batch);
     const N = 4, T = 24, F = 263;
-    await reward(be.tensor([N, T, F]), batch, T);
-    assert.equal(r.prefetched.length, 2, "the prompts' texts, then the distractors");
-    assert.deepEqual(r.prefetched, r.calls);
-    assert.deepEqual(r.prefetched, rewardTextCalls(tmrCosine(dense), batch));
-    // An encoder without a prefetch of its own: the prefetch makes each call once, early, and
-    // the reward takes its results instead of calling again.
-    const plain = recording(false);
-    const early = createRewardFn(be, plain.enc, tmrCosine(dense), ds.mean, ds.std, null);
-    early.prefetch!(batch);
-    assert.deepEqual(plain.calls, rewardTextCalls(tmrCosine(dense), batch));
-    const got = await early(be.tensor([N, T, F]), batch, T);
-    assert.deepEqual(plain.calls, rewardTextCalls(tmrCosine(dense), batch));
-    const direct = createRewardFn(
-      be,
-      recording(false).enc,
-      tmrCosine(dense),
-      ds.mean,
-      ds.std,
-      null,
+    // The reward's own calls, without a prefetch.
+    const direct = recording();
+    const want = await createRewardFn(be, direct.enc, tmrCosine(dense), ds.mean, ds.std, null)(
+      be.tensor([N, T, F]),
+      batch,
+      T,
     );
-    assert.deepEqual(got.sem, (await direct(be.tensor([N, T, F]), batch, T)).sem);
+    assert.equal(direct.calls.length, 2, "the prompts' texts, then the distractors");
+    assert.deepEqual(direct.calls, rewardTextCalls(tmrCosine(dense), batch));
+    // The prefetch makes the same calls, early; the reward takes their results instead of
+    // calling again, and gets the same rewards.
+    const early = recording();
+    const reward = createRewardFn(be, early.enc, tmrCosine(dense), ds.mean, ds.std, null);
+    reward.prefetch!(batch);
+    assert.deepEqual(early.calls, direct.calls);
+    const got = await reward(be.tensor([N, T, F]), batch, T);
+    assert.deepEqual(early.calls, direct.calls);
+    assert.deepEqual(got.sem, want.sem);
   }
   be.destroy();
 });

@@ -186,28 +186,25 @@ export async function policyLoss(
   const mean = be.tensor([N, T, F]), dmean = be.tensor([N, T, F]), dkl = be.tensor([N, T, F]);
   const dout = be.tensor([P * g.B2, T, F]), half = be.tensor([N, T, F]);
   const sq = be.tensor([N]), sqRef = be.tensor([N]), klSq = be.tensor([N]);
-  const blocks = Array.from({ length: Math.ceil(K / P) }, (_, b) => steps.slice(b * P, b * P + P));
+  // blocks of P transitions: their records, inputs x, steps and x0 outputs
+  const blocks = Array.from({ length: Math.ceil(K / P) }, (_, b) => {
+    const chunk = steps.slice(b * P, b * P + P);
+    const xs = chunk.map((rec) => rec.x), sts = chunk.map((rec) => rec.step);
+    return { chunk, xs, sts, outs: x0s.slice(0, chunk.length) };
+  });
   try {
     // Every reference forward first: they need neither the advantages nor the policy's saved
     // activations (a LoRA reference is the policy itself: its forward must precede the policy's).
-    blocks.forEach((chunk, b) => {
-      const xs = chunk.map((rec) => rec.x), sts = chunk.map((rec) => rec.step);
-      const outs = x0s.slice(0, chunk.length);
-      if (reference) {
-        guidedX0s(reference, gRef, outs, xs, sts, s, N, T);
-      } else {
-        policy.setAdaptersEnabled(false);
-        try {
-          guidedX0s(policy, g, outs, xs, sts, s, N, T);
-        } finally {
-          policy.setAdaptersEnabled(true);
-        }
-      }
-      chunk.forEach((rec, j) => stepMean(be, meanRefs[b * P + j], x0s[j], rec.x, rec.step, n));
-    });
-    for (const [b, chunk] of blocks.entries()) {
-      const xs = chunk.map((rec) => rec.x), sts = chunk.map((rec) => rec.step);
-      const outs = x0s.slice(0, chunk.length);
+    if (!reference) policy.setAdaptersEnabled(false);
+    try {
+      blocks.forEach(({ chunk, xs, sts, outs }, b) => {
+        guidedX0s(reference ?? policy, gRef, outs, xs, sts, s, N, T);
+        chunk.forEach((rec, j) => stepMean(be, meanRefs[b * P + j], x0s[j], rec.x, rec.step, n));
+      });
+    } finally {
+      if (!reference) policy.setAdaptersEnabled(true);
+    }
+    for (const [b, { chunk, xs, sts, outs }] of blocks.entries()) {
       // The rollout's own forward at this transition, when it kept it (same weights, input and
       // batch: the same activations, bit for bit), else the forward again.
       const kept = P === 1 && backward ? chunk[0].saved ?? null : null;

@@ -128,7 +128,7 @@ export function createRewardFn(
   if (settings.physics && spec === null) {
     throw new TypeError(`Cannot use --use_physics_reward: no skeleton has ${F} features`);
   }
-  const reward: RewardFn = async (x0, batch, T) => {
+  const reward = async (x0: Tensor, batch: PromptBatch, T: number): Promise<StepRewards> => {
     const N = batch.texts.length;
     const x = await be.read(x0); // (N, T, F) normalised
     const raw = new Float32Array(N * T * F); // (N, T, F)
@@ -153,10 +153,10 @@ export function createRewardFn(
     });
     return { sem, phy, total };
   };
-  reward.prefetch = (batch) => {
-    for (const call of rewardTextCalls(settings, batch)) enc.prefetchTexts!(call);
+  const prefetch = (batch: PromptBatch) => {
+    for (const call of rewardTextCalls(settings, batch)) enc.prefetchTexts(call);
   };
-  return reward;
+  return Object.assign(reward, { prefetch });
 }
 
 /** Rows `[i*D, (i+1)*D)` of a row-major matrix. */
