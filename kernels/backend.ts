@@ -326,8 +326,27 @@ export interface Backend {
    * `pe[p, 2i] = sin(p * exp(-2i ln(10000) / C))`, `pe[p, 2i+1] = cos(...)`.
    */
   positionalTable(out: Tensor, maxLen: number, C: number): void;
-  /** One AdamW step in place (decoupled weight decay, bias-corrected moments). */
-  adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, n: number, opts: AdamWOptions): void;
+  /**
+   * One AdamW step in place (decoupled weight decay, bias-corrected moments). `gradScale` (1),
+   * when given, multiplies the gradient first (the clip factor of `gradClipScale`): the same
+   * update as scaling the gradient in place before the step, without a pass over it.
+   */
+  adamw(
+    param: Tensor,
+    grad: Tensor,
+    m: Tensor,
+    v: Tensor,
+    n: number,
+    opts: AdamWOptions,
+    gradScale?: Tensor | null,
+  ): void;
+  /**
+   * scale (1) = the factor of `torch.nn.utils.clip_grad_norm_` from sums (count), each one
+   * gradient's sum of squares: with norm = sqrt(sum of sums), `maxNorm / (norm + 1e-6)` where
+   * norm > maxNorm, else 1 (always 1 where maxNorm <= 0 or is infinite: no clipping). Computed
+   * where the gradients are, so that the optimiser's update needs no read-back.
+   */
+  gradClipScale(scale: Tensor, sums: Tensor, count: number, maxNorm: number): void;
   /** Fills `out[0..n)` with standard normals from the counter-based generator at `addr`. */
   randn(out: Tensor, n: number, addr: RandomAddress): void;
 

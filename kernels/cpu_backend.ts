@@ -54,7 +54,7 @@ import { type GemmFn, gemmRef, resolveGemm } from "./gemm/cpu.ts";
 import { axpbyF32, geluBackwardF32, geluForwardF32 } from "./wasm/elementwise_f32.ts";
 import { gemmF32 } from "./wasm/gemm_f32.ts";
 import { cpuThreads } from "./wasm/pool.ts";
-import { adamw } from "./adamw/cpu.ts";
+import { adamw, clipFactor } from "./adamw/cpu.ts";
 import { siluBackward, siluForward } from "./activation/cpu.ts";
 import { attentionBackward, attentionForward } from "./attention/cpu.ts";
 import { addPeriodic, copy2d, gatherRows, rowSumSqDiff, scaleRows } from "./elementwise/cpu.ts";
@@ -649,7 +649,15 @@ class CpuBackend implements Backend {
     positionalTable(k.t("out", out, maxLen * C, "maxLen*C"), maxLen, C);
   }
 
-  adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, n: number, opts: AdamWOptions): void {
+  adamw(
+    param: Tensor,
+    grad: Tensor,
+    m: Tensor,
+    v: Tensor,
+    n: number,
+    opts: AdamWOptions,
+    gradScale: Tensor | null = null,
+  ): void {
     const k = this.#check("adamw");
     k.dims({ n });
     const { lr, beta1, beta2, eps, weightDecay, step } = opts;
@@ -669,7 +677,16 @@ class CpuBackend implements Backend {
       k.t("v", v, n, "n"),
       n,
       opts,
+      gradScale === null ? 1 : k.t("gradScale", gradScale, 1, "1")[0],
     );
+  }
+
+  gradClipScale(scale: Tensor, sums: Tensor, count: number, maxNorm: number): void {
+    const k = this.#check("gradClipScale");
+    k.dims({ count });
+    if (Number.isNaN(maxNorm)) throw new RangeError("Cannot run gradClipScale: maxNorm is NaN");
+    const out = k.t("scale", scale, 1, "1");
+    out[0] = clipFactor(k.t("sums", sums, count, "count"), count, maxNorm).scale;
   }
 
   randn(out: Tensor, n: number, addr: RandomAddress): void {

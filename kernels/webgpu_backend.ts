@@ -54,7 +54,7 @@ import {
   rowSumSqDiffKernel,
   scaleRowsKernel,
 } from "./elementwise/wgsl.ts";
-import { adamwKernel } from "./adamw/wgsl.ts";
+import { adamwKernel, gradClipScaleKernel } from "./adamw/wgsl.ts";
 import { randnKernel } from "./rng/wgsl.ts";
 import { positionalTable as positionalTableHost } from "./positional/cpu.ts";
 import { type AdapterDescription, adapterDescription, getGpuDevice } from "./webgpu/device.ts";
@@ -643,7 +643,15 @@ export class WebGpuBackend implements Backend {
     this.runtime.write(o.buffer, 0, pe);
   }
 
-  adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, n: number, opts: AdamWOptions): void {
+  adamw(
+    param: Tensor,
+    grad: Tensor,
+    m: Tensor,
+    v: Tensor,
+    n: number,
+    opts: AdamWOptions,
+    gradScale: Tensor | null = null,
+  ): void {
     if (!Number.isInteger(opts.step) || opts.step < 1) {
       throw new RangeError(`Cannot run adamw: step ${opts.step} is not a 1-based integer`);
     }
@@ -651,7 +659,24 @@ export class WebGpuBackend implements Backend {
     const g = this.#need(grad, n, "adamw", "grad");
     const mm = this.#need(m, n, "adamw", "m");
     const vv = this.#need(v, n, "adamw", "v");
-    this.runtime.dispatch(adamwKernel(p.buffer, g.buffer, mm.buffer, vv.buffer, n, opts));
+    const s = gradScale === null ? null : this.#need(gradScale, 1, "adamw", "gradScale").buffer;
+    this.runtime.dispatch(
+      adamwKernel(p.buffer, g.buffer, mm.buffer, vv.buffer, n, opts, s, this.#placeholder),
+    );
+  }
+
+  gradClipScale(scale: Tensor, sums: Tensor, count: number, maxNorm: number): void {
+    const m = "gradClipScale";
+    if (!isCount(count)) throw new RangeError(`Cannot run ${m}: count ${count} is not a u32`);
+    if (Number.isNaN(maxNorm)) throw new RangeError(`Cannot run ${m}: maxNorm is NaN`);
+    this.runtime.dispatch(
+      gradClipScaleKernel(
+        this.#need(scale, 1, m, "scale").buffer,
+        this.#need(sums, count, m, "sums").buffer,
+        count,
+        maxNorm,
+      ),
+    );
   }
 
   randn(out: Tensor, n: number, addr: RandomAddress): void {

@@ -82,8 +82,12 @@ export class AdamW {
     return this.#step;
   }
 
-  /** One update of every parameter; `lr` overrides the current learning rate (schedules). */
-  step(lr = this.lr): void {
+  /**
+   * One update of every parameter; `lr` overrides the current learning rate (schedules).
+   * `gradScale` (1), on the engine, multiplies every gradient first (the gradient-norm clip's
+   * factor, `GradClipper.queueScale`): the update needs no read-back of the norm.
+   */
+  step(lr = this.lr, gradScale: Tensor | null = null): void {
     this.lr = lr;
     this.#step++;
     const opts = {
@@ -95,7 +99,7 @@ export class AdamW {
       step: this.#step,
     };
     this.params.forEach((p, i) => {
-      this.backend.adamw(p.param, p.grad, this.#m[i], this.#v[i], p.param.size, opts);
+      this.backend.adamw(p.param, p.grad, this.#m[i], this.#v[i], p.param.size, opts, gradScale);
     });
   }
 

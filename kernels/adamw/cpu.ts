@@ -17,7 +17,11 @@ import type { AdamWOptions } from "../backend.ts";
 // ----------------------------------------------------------------------------------------------
 // AdamW: param, grad, m, v (n)
 
-/** One AdamW step in place over `n` elements; `opts.step` is the 1-based step number. */
+/**
+ * One AdamW step in place over `n` elements; `opts.step` is the 1-based step number. `gradScale`
+ * multiplies each gradient first, rounded to float32 as an in-place scaling of the gradient would
+ * be (1: the gradient as it is).
+ */
 export function adamw(
   param: Float32Array, // (n)
   grad: Float32Array, // (n)
@@ -25,6 +29,7 @@ export function adamw(
   v: Float32Array, // (n) second moment
   n: number,
   opts: AdamWOptions,
+  gradScale = 1,
 ): void {
   const f = Math.fround;
   const { lr, beta1, beta2, eps, weightDecay, step } = opts;
@@ -34,8 +39,9 @@ export function adamw(
   const bc2Sqrt = f(Math.sqrt(1 - beta2 ** step));
   const negStep = f(-lr / (1 - beta1 ** step));
   const epsF = f(eps);
+  const scale = f(gradScale);
   for (let i = 0; i < n; i++) {
-    const g = grad[i];
+    const g = scale === 1 ? grad[i] : f(grad[i] * scale);
     const p = f(param[i] * decay);
     // A product of two float32 values is exact in float64, so `f(x + y * z)` rounds the sum
     // once, like the fused multiply-add ATen's vectorised add/addcmul kernels use.
@@ -46,4 +52,24 @@ export function adamw(
     m[i] = mi;
     v[i] = vi;
   }
+}
+
+// ----------------------------------------------------------------------------------------------
+// Gradient-norm clipping factor: sums (count) -> norm, scale
+
+/**
+ * The global gradient norm (float64) from each gradient's sum of squares, and the float32 factor
+ * `torch.nn.utils.clip_grad_norm_` scales the gradients by: `maxNorm / (norm + 1e-6)` where the
+ * norm exceeds `maxNorm`, else 1 (always 1 where `maxNorm` is <= 0 or infinite).
+ */
+export function clipFactor(
+  sums: ArrayLike<number>, // (count)
+  count: number,
+  maxNorm: number,
+): { norm: number; scale: number } {
+  let ss = 0;
+  for (let i = 0; i < count; i++) ss += sums[i];
+  const norm = Math.sqrt(ss);
+  const clips = maxNorm > 0 && Number.isFinite(maxNorm) && norm > maxNorm;
+  return { norm, scale: clips ? Math.fround(maxNorm / (norm + 1e-6)) : 1 };
 }

@@ -61,6 +61,9 @@ export class GpuRuntime {
   /** Dispatches that fill the current batch (`FIRST_BATCH` doubling to `BATCH`). */
   #batchLimit = FIRST_BATCH;
   #submissions = 0;
+  #fences = 0;
+  /** Submissions known to have finished on the GPU (a read-back or sync completed after them). */
+  #finished = 0;
   #uniformHost = new ArrayBuffer(BATCH * UNIFORM_SLOT_BYTES);
   #uniformView = new DataView(this.#uniformHost);
   #uniformBuffer: GPUBuffer;
@@ -271,11 +274,10 @@ export class GpuRuntime {
     srcs.forEach((s, i) => this.copy(s.buffer, 0, staging, at[i], s.bytes));
     this.flush();
     try {
-      await staging.mapAsync(GPUMapMode.READ);
+      await this.#fence(staging.mapAsync(GPUMapMode.READ));
       const mapped = staging.getMappedRange(0, size);
       const out = srcs.map((s, i) => mapped.slice(at[i], at[i] + s.bytes));
       staging.unmap();
-      this.#gpuIdle();
       await this.#throwErrors();
       return out;
     } catch (e) {
@@ -286,12 +288,38 @@ export class GpuRuntime {
     }
   }
 
-  /** Waits for all queued work; throws the first compile or validation error since last time. */
+  /**
+   * Waits for all queued work; throws the first compile or validation error since last time.
+   * Without a fence when every submission is already known finished (a read-back completed
+   * after the last one): each fence costs Deno at least 10 ms (see `#fence`).
+   */
   async sync(): Promise<void> {
     this.flush();
-    await this.device.queue.onSubmittedWorkDone();
-    this.#gpuIdle();
+    if (this.#finished < this.#submissions) {
+      await this.#fence(this.device.queue.onSubmittedWorkDone());
+    }
     await this.#throwErrors();
+  }
+
+  /**
+   * Awaits a fence (a buffer map or `onSubmittedWorkDone`) that was just started. Deno 2.9's
+   * WebGPU blocks inside the starting call until the GPU has run everything submitted, then
+   * resolves the promise 10 ms later whatever the work (its device poll loop sleeps once): when
+   * the call returns, the GPU is idle, so the next submission is made small at once
+   * (`#gpuIdle`), and work the caller encodes before awaiting runs during those 10 ms. (Where
+   * the call does not block, the small submission merely comes early.)
+   */
+  async #fence(started: Promise<unknown>): Promise<void> {
+    const upTo = this.#submissions;
+    this.#fences++;
+    this.#gpuIdle();
+    await started;
+    this.#finished = Math.max(this.#finished, upTo);
+  }
+
+  /** Fences awaited so far (read-backs, and syncs with work outstanding). */
+  get fences(): number {
+    return this.#fences;
   }
 
   /** Command buffers submitted so far. */

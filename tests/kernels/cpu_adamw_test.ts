@@ -5,6 +5,8 @@ import { createCpuBackend } from "../../kernels/cpu_backend.ts";
 import { Rng } from "../../kernels/rng/philox.ts";
 import { assertClose, hasTorch, runPython, tempDir } from "../_util.ts";
 import { f32, randomArray } from "./_cpu_grad.ts";
+import { AdamW } from "../../train/adamw.ts";
+import { GradClipper } from "../../train/pretrain/clip_grad_norm.ts";
 
 const HP = { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };
 
@@ -36,6 +38,48 @@ Deno.test("cpu backend adamw() updates in place and checks its options", async (
   assert.throws(() => be.adamw(p, g, m, v, 2, bad), RangeError);
   assert.throws(() => be.adamw(p, g, m, v, 2, { ...HP, beta2: 1, step: 1 }), RangeError);
   assert.throws(() => be.adamw(p, g, m, v, 3, { ...HP, step: 1 }), /"param" has 2 elements/);
+});
+
+Deno.test("adamw() with the clip factor on the engine equals clipping the gradient in place", async () => {
+  const rng = new Rng(77);
+  const n = 1000;
+  const grads = [randomArray(rng, n, 2), randomArray(rng, 300, 0.5)]; // norm about 37
+  for (const maxNorm of [1, 1e4, 0, Infinity]) {
+    const run = async (onEngine: boolean) => {
+      const be = createCpuBackend();
+      const params = grads.map((g, i) => ({
+        name: `w${i}`,
+        param: be.tensor([g.length], randomArray(new Rng(i), g.length, 1)),
+        grad: be.tensor([g.length], g),
+      }));
+      const clipper = new GradClipper(be, params);
+      const opt = new AdamW(be, params, { lr: 1e-2, weightDecay: 0.01 });
+      let norm: number;
+      if (onEngine) {
+        const { sums, scale } = clipper.queueScale(params, maxNorm);
+        opt.step(undefined, scale);
+        norm = GradClipper.norm(await be.read(sums), params.length);
+      } else {
+        norm = await clipper.clip(params, maxNorm);
+        opt.step();
+      }
+      return { norm, params: await Promise.all(params.map((p) => be.read(p.param))) };
+    };
+    const a = await run(true), b = await run(false);
+    assert.equal(a.norm, b.norm);
+    a.params.forEach((p, i) => assert.deepEqual(p, b.params[i], `maxNorm ${maxNorm}, w${i}`));
+  }
+  // the factor itself: 37.x > 1 clips; 1e4 does not; 0 and Infinity never do
+  const be = createCpuBackend();
+  const sums = be.tensor([2], [900, 469]), scale = be.tensor([1]);
+  be.gradClipScale(scale, sums, 2, 1);
+  assert.equal((await be.read(scale))[0], Math.fround(1 / (37 + 1e-6)));
+  for (const maxNorm of [1e4, 0, Infinity]) {
+    be.gradClipScale(scale, sums, 2, maxNorm);
+    assert.equal((await be.read(scale))[0], 1);
+  }
+  assert.throws(() => be.gradClipScale(scale, sums, 3, 1), /"sums" has 2 elements, needs 3/);
+  assert.throws(() => be.gradClipScale(scale, sums, 2, NaN), /maxNorm is NaN/);
 });
 
 const TORCH_ADAMW = `

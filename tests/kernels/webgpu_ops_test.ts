@@ -193,6 +193,26 @@ Deno.test({
     await assertTwin(be, p, pC, 1e-7, 1e-5, "param");
     await assertTwin(be, m, mC, 1e-8, 1e-5, "m");
     await assertTwin(be, v, vC, 1e-10, 1e-5, "v");
+
+    // The clip factor from sums of squares (float32 on the GPU, float64 on the CPU: rtol 1e-6),
+    // then a step with it.
+    const sumsHost = uniform(40, 20, 0, 3);
+    const [sums, sumsC] = both(be, [40], sumsHost);
+    const [scale, scaleC] = both(be, [1]);
+    for (const maxNorm of [2, 1e3, 0, Infinity]) {
+      be.gradClipScale(scale, sums, 40, maxNorm);
+      cpu.gradClipScale(scaleC, sumsC, 40, maxNorm);
+      await assertTwin(be, scale, scaleC, 0, 1e-6, `gradClipScale(maxNorm ${maxNorm})`);
+    }
+    be.gradClipScale(scale, sums, 40, 2);
+    cpu.gradClipScale(scaleC, sumsC, 40, 2);
+    assert.ok((await cpu.read(scaleC))[0] < 0.5); // it clips
+    const [g, gC] = both(be, [n], uniform(n, 30, -0.1, 0.1));
+    const opts = { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, step: 4 };
+    be.adamw(p, g, m, v, n, opts, scale);
+    cpu.adamw(pC, gC, mC, vC, n, opts, scaleC);
+    await assertTwin(be, p, pC, 1e-7, 1e-5, "param after a clipped step");
+    await assertTwin(be, m, mC, 1e-8, 1e-5, "m after a clipped step");
   },
 });
 

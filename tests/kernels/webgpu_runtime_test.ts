@@ -99,6 +99,35 @@ Deno.test({
 
 Deno.test({
   ...GPU_TEST,
+  name: "a read-back's first batch is small before it is awaited; a sync after it needs no fence",
+  ignore: gpuIgnore,
+  async fn() {
+    const be = await gpu();
+    const x = be.tensor([3], [0, 0, 0]);
+    const one = be.tensor([3], [1, 1, 1]);
+    for (let i = 0; i < 600; i++) be.axpby(x, x, 1, one, 1, 3); // batches grown to 512
+    const f0 = be.runtime.fences;
+    const reading = be.read(x);
+    // Work encoded while the read-back is on its way (Deno: the GPU has drained in the call) is
+    // submitted after FIRST_BATCH dispatches, not 512.
+    const s0 = be.runtime.submissions;
+    for (let i = 0; i < FIRST_BATCH + 1; i++) be.axpby(x, x, 1, one, 1, 3);
+    assert.equal(be.runtime.submissions, s0 + 1);
+    assert.deepEqual(Array.from(await reading), [600, 600, 600]);
+    assert.equal(be.runtime.fences, f0 + 1);
+    // 17 dispatches are outstanding: the sync waits for them
+    await be.sync();
+    assert.equal(be.runtime.fences, f0 + 2);
+    // nothing submitted since that fence: a second sync returns without one
+    await be.sync();
+    assert.equal(be.runtime.fences, f0 + 2);
+    assert.deepEqual(Array.from(await be.read(x)), [617, 617, 617]);
+    assert.equal(be.runtime.fences, f0 + 3);
+  },
+});
+
+Deno.test({
+  ...GPU_TEST,
   name: "layernorm and attention are bit-identical across runs",
   ignore: gpuIgnore,
   async fn() {

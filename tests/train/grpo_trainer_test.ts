@@ -96,15 +96,28 @@ Deno.test("trainGrpo() resumed after a kill equals the uninterrupted run bit for
     const model = await writeTinyModel(tmp.path);
     const flags = ["--use_dense_reward", "--k_segments", "2", "--use_physics_reward"];
     // The texts of each next step are prefetched during the step before it (drawn one ahead).
-    const { featurizer, events } = prefetchingFeaturizer();
-    const a = await run(model, join(tmp.path, "a"), flags, { featurizer });
+    const { featurizer, events: all } = prefetchingFeaturizer();
+    const a = await run(model, join(tmp.path, "a"), flags, {
+      featurizer,
+      onStep: (s) => all.push(`logged ${s}`),
+    });
     assert.equal(a.steps, 4);
+    const events = all.filter((e) => !e.startsWith("logged"));
     const encodes = events.filter((e) => e.startsWith("encode")).map((e) => e.slice(7));
     const prefetches = events.filter((e) => e.startsWith("prefetch")).map((e) => e.slice(9));
     assert.deepEqual(prefetches, encodes.slice(1));
     events.forEach((e, i) => {
       if (e.startsWith("prefetch")) assert.equal(events[i + 1], `encode ${e.slice(9)}`);
     });
+    // Steps overlap by one except at checkpoints (every 2) and the end: step 1 is logged once
+    // step 2 has started (its texts encoded); step 2, a checkpoint, before step 3 starts.
+    const at = (e: string) => all.indexOf(e);
+    const encodeAt = all.flatMap((e, i) => e.startsWith("encode") ? [i] : []);
+    assert.equal(encodeAt.length, 4);
+    assert.ok(at("logged 1") > encodeAt[1], all.join(", "));
+    assert.ok(at("logged 2") < encodeAt[2], all.join(", "));
+    assert.ok(at("logged 3") > encodeAt[3], all.join(", "));
+    assert.equal(at("logged 4"), all.length - 1);
     const b1 = await run(model, join(tmp.path, "b"), flags, {
       stopAfter: 3,
       featurizer: prefetchingFeaturizer().featurizer,

@@ -45,7 +45,7 @@ import {
 import { stepMean, validElementMask } from "../../diffusion/transition.ts";
 import type { TextFeaturizer } from "../../rewards/encoder.ts";
 import type { AdamW } from "../adamw.ts";
-import { groupAdvantages } from "../advantages.ts";
+import { type AdvantageDiagnostics, groupAdvantages } from "../advantages.ts";
 import { GradClipper } from "../pretrain/clip_grad_norm.ts";
 import type { PromptBatch } from "./prompts.ts";
 import type { RewardFn, StepRewards } from "./rewards.ts";
@@ -160,6 +160,37 @@ export async function policyLoss(
   backward: boolean,
   afterBackward: GradientReadback | null = null,
 ): Promise<UpdateStats> {
+  const queued = await queuePolicyLoss(
+    ctx,
+    r,
+    steps,
+    text,
+    lengths,
+    advantages,
+    T,
+    backward,
+    afterBackward,
+  );
+  return await queued.stats;
+}
+
+/**
+ * `policyLoss` up to its read-back: resolves once every dispatch is queued and the read-back of
+ * the statistics has started (`stats` then arrives on its own). On Deno the read-back's start
+ * waits for the GPU to finish; its result comes 10 ms later, time in which the caller can queue
+ * the next work (kernels/webgpu/runtime.ts).
+ */
+export async function queuePolicyLoss(
+  ctx: GrpoStepContext,
+  r: Rollout,
+  steps: readonly RecordedStep[],
+  text: Tensor, // (N, D)
+  lengths: Int32Array, // (N)
+  advantages: Float32Array | Promise<Float32Array>, // (N)
+  T: number,
+  backward: boolean,
+  afterBackward: GradientReadback | null = null,
+): Promise<{ stats: Promise<UpdateStats> }> {
   const { be, policy, reference } = ctx, o = ctx.options;
   const N = lengths.length, F = policy.nfeats, n = N * T * F, K = steps.length, s = o.guidance;
   const P = Math.max(1, Math.min(o.transitionBatch ?? 1, K)); // transitions per denoiser call
@@ -242,9 +273,13 @@ export async function policyLoss(
       }
       if (backward) policy.backward(dout);
     }
-    const { stats, extra } = await (await headNow()).stats(afterBackward?.queue() ?? null);
-    if (extra !== null) afterBackward?.receive(extra);
-    return stats;
+    const reading = (await headNow()).stats(afterBackward?.queue() ?? null);
+    const stats = reading.then(({ stats, extra }) => {
+      if (extra !== null) afterBackward?.receive(extra);
+      return stats;
+    });
+    stats.catch(() => {}); // a failure is thrown where it is awaited
+    return { stats };
   } finally {
     freeGuidedBatch(be, g);
     if (gRef !== g) freeGuidedBatch(be, gRef);
@@ -287,6 +322,28 @@ export async function grpoStep(
   step: number,
   hostWork?: () => void,
 ): Promise<GrpoStepResult> {
+  return await (await startGrpoStep(ctx, batch, step, hostWork)).result;
+}
+
+/** A step whose work is all queued, its optimiser update included. */
+export interface StartedGrpoStep {
+  /** The metrics, once the statistics' read-back arrives. */
+  result: Promise<GrpoStepResult>;
+}
+
+/**
+ * `grpoStep` up to its last read-back: resolves once the whole step, optimiser update included,
+ * is queued and the read-back of its statistics has started. The next step can be started before
+ * `result` is awaited, so that a GPU runs it while the statistics arrive (the trainer does so
+ * between checkpoints). The gradient-norm clip's factor stays on the engine
+ * (`GradClipper.queueScale`), so the update does not wait for the norm.
+ */
+export async function startGrpoStep(
+  ctx: GrpoStepContext,
+  batch: PromptBatch,
+  step: number,
+  hostWork?: () => void,
+): Promise<StartedGrpoStep> {
   const { be, policy } = ctx, o = ctx.options;
   const N = batch.texts.length, D = policy.textDim;
   const T = rolloutFrames(o.frames, batch.lengths);
@@ -324,46 +381,65 @@ export async function grpoStep(
     const steps = trainedSteps(r, o.trainSteps, o.seed, step);
     policy.zeroGrad();
     const params = policy.trainable();
-    // the gradient norm's sums come back in the stats' read-back: one GPU round trip, not two
+    // The clip factor and the update are queued behind the backward; the gradient norm's sums
+    // come back in the statistics' read-back: one GPU round trip per update, after it.
     let gradNorm = NaN;
     const advantages = scored.then((a) => a.advantages);
     advantages.catch(() => {});
-    const u = await policyLoss(ctx, r, steps, text, batch.lengths, advantages, T, true, {
-      queue: () => ctx.clipper.queueSums(params),
-      receive: (sums) => gradNorm = ctx.clipper.applySums(params, o.maxGradNorm, sums),
+    const queued = await queuePolicyLoss(ctx, r, steps, text, batch.lengths, advantages, T, true, {
+      queue: () => {
+        const { sums, scale } = ctx.clipper.queueScale(params, o.maxGradNorm);
+        ctx.optimizer.step(o.learningRate, scale);
+        return sums;
+      },
+      receive: (sums) => gradNorm = GradClipper.norm(sums, params.length),
     });
-    const { rewards, advantages: adv, diagnostics: d } = await scored;
-    ctx.optimizer.step(o.learningRate);
-    be.submit(); // the update runs while the host logs and prepares the next step
-    const metrics: GrpoStepMetrics = {
-      loss: u.loss,
-      policy_loss: u.policyLoss,
-      kl_penalty: u.klPenalty,
-      mean_reward: d.meanReward,
-      std_reward: d.stdReward,
-      min_reward: d.minReward,
-      max_reward: d.maxReward,
-      mean_advantage: d.meanAdvantage,
-      std_advantage: d.stdAdvantage,
-      mean_log_prob_current: u.logpCurrent,
-      mean_log_prob_ref: u.logpRef,
-      mean_ratio: u.meanRatio,
-      grad_norm: gradNorm,
-      learning_rate: o.learningRate,
-      clip_fraction: u.clipFraction,
-      approx_kl: u.approxKl,
-      zero_std_groups: d.zeroStdGroups,
-      non_finite_rewards: d.nonFinite,
-      r_sem: finiteMean(rewards.sem),
-      trained_transitions: steps.length,
-      frames: T,
-    };
-    if (rewards.phy) metrics.r_phy = finiteMean(rewards.phy);
-    return { metrics, rewards, advantages: adv };
+    const result = Promise.all([queued.stats, scored]).then(([u, scoredNow]) =>
+      stepResult(u, scoredNow, gradNorm, steps.length, T, o.learningRate)
+    );
+    result.catch(() => {}); // a failure is thrown where it is awaited
+    return { result };
   } finally {
     freeRollout(be, r);
     be.free(text);
   }
+}
+
+/** The metrics of a finished step. */
+function stepResult(
+  u: UpdateStats,
+  scored: { rewards: StepRewards; advantages: Float32Array; diagnostics: AdvantageDiagnostics },
+  gradNorm: number,
+  trained: number,
+  T: number,
+  learningRate: number,
+): GrpoStepResult {
+  const { rewards, advantages: adv, diagnostics: d } = scored;
+  const metrics: GrpoStepMetrics = {
+    loss: u.loss,
+    policy_loss: u.policyLoss,
+    kl_penalty: u.klPenalty,
+    mean_reward: d.meanReward,
+    std_reward: d.stdReward,
+    min_reward: d.minReward,
+    max_reward: d.maxReward,
+    mean_advantage: d.meanAdvantage,
+    std_advantage: d.stdAdvantage,
+    mean_log_prob_current: u.logpCurrent,
+    mean_log_prob_ref: u.logpRef,
+    mean_ratio: u.meanRatio,
+    grad_norm: gradNorm,
+    learning_rate: learningRate,
+    clip_fraction: u.clipFraction,
+    approx_kl: u.approxKl,
+    zero_std_groups: d.zeroStdGroups,
+    non_finite_rewards: d.nonFinite,
+    r_sem: finiteMean(rewards.sem),
+    trained_transitions: trained,
+    frames: T,
+  };
+  if (rewards.phy) metrics.r_phy = finiteMean(rewards.phy);
+  return { metrics, rewards, advantages: adv };
 }
 
 /** Mean of the finite entries (NaN when there are none). */

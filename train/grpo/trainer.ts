@@ -55,9 +55,10 @@ import {
   DEFAULT_GUIDANCE,
   DEFAULT_MAX_GRAD_NORM,
   defaultTransitionBatch,
-  grpoStep,
   type GrpoStepContext,
   type GrpoStepMetrics,
+  type GrpoStepResult,
+  startGrpoStep,
 } from "./grpo_step.ts";
 import { grpoMdmConfig, loadGrpoModels } from "./load_models.ts";
 import { type PromptDataset, PromptSampler, type PromptSamplerOptions } from "./prompts.ts";
@@ -76,6 +77,14 @@ import {
   loadGrpoCheckpoint,
   saveGrpoCheckpoint,
 } from "./checkpoint.ts";
+
+/** A step whose work is queued and whose metrics are still to be logged. */
+interface InFlightStep {
+  step: number;
+  /** The prompt sampler's state after this step's draw (what its checkpoint saves). */
+  prompts: ReturnType<PromptSampler["state"]>;
+  result: Promise<GrpoStepResult>;
+}
 
 /** Default checkpoint period in steps (the flags have no `--save_interval`). */
 export const DEFAULT_SAVE_INTERVAL = 100;
@@ -349,9 +358,37 @@ export async function trainGrpo(
     await Deno.writeTextFile(join(saveDir, "held_out.jsonl"), line, { append: true });
     return { held_out_reward: h.mean, held_out_reward_ci: h.interval };
   };
+  // The last steps of a run, of a checkpoint period and of an evaluation period are finished
+  // (metrics logged, weights read) before the next one starts; between them, step k + 1 is
+  // queued as soon as step k's work is, and step k's metrics (its read-back) arrive while the GPU
+  // runs step k + 1. The same work in the same order: the results do not change.
+  const finishesAlone = (atStep: number) =>
+    atStep % saveInterval === 0 || atStep === f.num_steps || atStep === stopAt ||
+    (heldOut !== null && atStep % f.eval_interval === 0);
+  const finish = async (done: InFlightStep) => {
+    const { metrics } = await done.result;
+    const atStep = done.step + 1;
+    if (heldOut !== null && atStep % f.eval_interval === 0) {
+      Object.assign(metrics, await evaluate(atStep));
+    }
+    last = metrics;
+    await sink.log(atStep, metrics);
+    options.onStep?.(atStep, metrics);
+    progress?.update(atStep, metrics.mean_reward);
+    if (atStep % saveInterval === 0 || atStep === f.num_steps) {
+      await saveGrpoCheckpoint(saveDir, policy, optimizer, {
+        format: GRPO_CHECKPOINT_FORMAT,
+        step: atStep,
+        prompts: done.prompts,
+        config,
+      });
+      progress?.message(`Saved ${join(saveDir, checkpointName(atStep))}`);
+    }
+  };
   try {
     if (heldOut !== null && start === 0) await sink.log(0, await evaluate(0));
     let batch = step < stopAt ? sampler.next(f.batch_size, f.group_size) : null;
+    let inFlight: InFlightStep | null = null;
     for (; step < stopAt; step++) {
       // The prompts are drawn one step ahead, so that the next step's text features and reward
       // text embeddings are computed on the host while this step's GPU work runs; a checkpoint
@@ -362,22 +399,12 @@ export async function trainGrpo(
         featurizer.prefetch?.(next.texts);
         reward.prefetch?.(next);
       };
-      const { metrics } = await grpoStep(ctx, batch!, step, prefetch);
-      if (heldOut !== null && (step + 1) % f.eval_interval === 0) {
-        Object.assign(metrics, await evaluate(step + 1));
-      }
-      last = metrics;
-      await sink.log(step + 1, metrics);
-      options.onStep?.(step + 1, metrics);
-      progress?.update(step + 1, metrics.mean_reward);
-      if ((step + 1) % saveInterval === 0 || step + 1 === f.num_steps) {
-        await saveGrpoCheckpoint(saveDir, policy, optimizer, {
-          format: GRPO_CHECKPOINT_FORMAT,
-          step: step + 1,
-          prompts,
-          config,
-        });
-        progress?.message(`Saved ${join(saveDir, checkpointName(step + 1))}`);
+      const started = await startGrpoStep(ctx, batch!, step, prefetch);
+      if (inFlight !== null) await finish(inFlight);
+      inFlight = { step, prompts, result: started.result };
+      if (finishesAlone(step + 1)) {
+        await finish(inFlight);
+        inFlight = null;
       }
       batch = next;
     }

@@ -1,10 +1,13 @@
 /**
  * Gradient-norm clipping with `torch.nn.utils.clip_grad_norm_` semantics: the global L2 norm over
  * every gradient; when it exceeds `maxNorm`, every gradient is scaled by
- * `maxNorm / (norm + 1e-6)`.
+ * `maxNorm / (norm + 1e-6)`. Two ways: `clip` reads the norm back and scales the gradients in
+ * place; `queueScale` leaves the factor on the engine for AdamW to apply (`AdamW.step`), so that
+ * the update is queued without waiting for the GPU.
  * @module
  */
 import type { Backend, Tensor } from "../../kernels/backend.ts";
+import { clipFactor } from "../../kernels/adamw/cpu.ts";
 import type { NamedParam } from "../adamw.ts";
 
 /** Reusable buffers of {@linkcode GradClipper}. */
@@ -13,6 +16,7 @@ export class GradClipper {
   readonly #zeros: Tensor; // (maxN) all zero: rowSumSqDiff(g, 0) = sum g^2
   readonly #one: Tensor; // (1)
   readonly #sums: Tensor; // (P) sum of squares per parameter
+  readonly #scale: Tensor; // (1) the clip factor of queueScale
 
   constructor(be: Backend, params: readonly NamedParam[]) {
     this.backend = be;
@@ -20,6 +24,7 @@ export class GradClipper {
     this.#zeros = be.tensor([maxN]);
     this.#one = be.tensor([1]);
     this.#sums = be.tensor([Math.max(1, params.length)]);
+    this.#scale = be.tensor([1]);
   }
 
   /**
@@ -46,17 +51,30 @@ export class GradClipper {
 
   /** The second half of `clip`, given the read-back of `queueSums`' tensor. */
   applySums(params: readonly NamedParam[], maxNorm: number, sums: Float32Array): number {
-    let ss = 0;
-    for (let i = 0; i < params.length; i++) ss += sums[i];
-    const norm = Math.sqrt(ss);
-    if (maxNorm > 0 && Number.isFinite(maxNorm) && norm > maxNorm) {
-      const s = Math.fround(maxNorm / (norm + 1e-6));
-      for (const p of params) this.backend.axpby(p.grad, p.grad, s, p.grad, 0, p.grad.size);
+    const { norm, scale } = clipFactor(sums, params.length, maxNorm);
+    if (scale !== 1) {
+      for (const p of params) this.backend.axpby(p.grad, p.grad, scale, p.grad, 0, p.grad.size);
     }
     return norm;
   }
 
+  /**
+   * Queues the sums of squares (returned: read them back for the norm, `GradClipper.norm`) and
+   * the clip factor, left on the engine for `AdamW.step` (returned as `scale`); the gradients
+   * themselves are not changed. The factor is `clip`'s; on the GPU it is summed in float32.
+   */
+  queueScale(params: readonly NamedParam[], maxNorm: number): { sums: Tensor; scale: Tensor } {
+    const sums = this.queueSums(params);
+    this.backend.gradClipScale(this.#scale, sums, params.length, maxNorm);
+    return { sums, scale: this.#scale };
+  }
+
+  /** The norm before clipping (float64) from a host copy of `queueScale`'s sums. */
+  static norm(sums: Float32Array, count: number): number {
+    return clipFactor(sums, count, Infinity).norm;
+  }
+
   free(): void {
-    for (const t of [this.#zeros, this.#one, this.#sums]) this.backend.free(t);
+    for (const t of [this.#zeros, this.#one, this.#sums, this.#scale]) this.backend.free(t);
   }
 }
