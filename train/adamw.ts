@@ -6,7 +6,7 @@
  * @module
  */
 import type { Backend, Tensor } from "../kernels/backend.ts";
-import { float32Tensor, type StateDict, toFloat32 } from "../models/checkpoint/state_dict.ts";
+import { readStateDict, type StateDict, toFloat32 } from "../models/checkpoint/state_dict.ts";
 
 /** A trainable tensor and its gradient (same shape), by a unique name. */
 export interface NamedParam {
@@ -105,13 +105,13 @@ export class AdamW {
 
   /** Host copy of the state (after all queued work). */
   async state(): Promise<AdamWState> {
-    const m: StateDict = new Map(), v: StateDict = new Map();
-    for (let i = 0; i < this.params.length; i++) {
-      const { name, param } = this.params[i];
-      m.set(name, float32Tensor(await this.backend.read(this.#m[i]), [...param.shape]));
-      v.set(name, float32Tensor(await this.backend.read(this.#v[i]), [...param.shape]));
-    }
-    return { step: this.#step, m, v };
+    const both = await readStateDict(this.backend, [
+      ...this.params.map(({ name }, i) => [`m.${name}`, this.#m[i]] as const),
+      ...this.params.map(({ name }, i) => [`v.${name}`, this.#v[i]] as const),
+    ]);
+    const pick = (which: "m" | "v"): StateDict =>
+      new Map(this.params.map(({ name }) => [name, both.get(`${which}.${name}`)!]));
+    return { step: this.#step, m: pick("m"), v: pick("v") };
   }
 
   /** Restores a state saved by `state()`; every parameter must be present with its size. */

@@ -9,6 +9,9 @@
 import { type Kernel, kernelSource, UNIFORM_SLOT_BYTES } from "./kernel.ts";
 import { KernelProfiler, type KernelTime } from "./profiler.ts";
 
+/** Largest staging buffer of a read-back (larger reads are split). */
+export const STAGING_BYTES = 64 * 1024 ** 2;
+
 /** Most dispatches per submission: also the number of slots of the uniform ring. */
 const BATCH = 512;
 /**
@@ -255,7 +258,28 @@ export class GpuRuntime {
    * Host copies of several buffers' first `bytes`, after all queued work, through one staging
    * buffer: one map, one round trip (Deno's read-back takes about 11 ms however little is read).
    */
-  async readMany(srcs: readonly { buffer: GPUBuffer; bytes: number }[]): Promise<ArrayBuffer[]> {
+  readMany(srcs: readonly { buffer: GPUBuffer; bytes: number }[]): Promise<ArrayBuffer[]> {
+    // Staging buffers of at most STAGING_BYTES (a model with its optimiser state is read whole
+    // for a checkpoint): every one is copied and mapped now, so their fences overlap.
+    const cap = Math.min(STAGING_BYTES, this.device.limits.maxBufferSize);
+    const groups: { buffer: GPUBuffer; bytes: number }[][] = [];
+    let bytes = Infinity;
+    for (const s of srcs) {
+      if (bytes + roundUp(s.bytes, 8) > cap) {
+        groups.push([]);
+        bytes = 0;
+      }
+      groups[groups.length - 1].push(s);
+      bytes += roundUp(s.bytes, 8);
+    }
+    if (groups.length <= 1) return this.#readStaged(srcs);
+    return Promise.all(groups.map((g) => this.#readStaged(g))).then((parts) => parts.flat());
+  }
+
+  /** `readMany` through one staging buffer. */
+  async #readStaged(
+    srcs: readonly { buffer: GPUBuffer; bytes: number }[],
+  ): Promise<ArrayBuffer[]> {
     // each range at a multiple of 8 bytes of the staging buffer (copies need multiples of 4)
     const at: number[] = [];
     let size = 0;

@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { Backend, Tensor } from "../../kernels/backend.ts";
+
 /** Element types a checkpoint tensor may have. */
 export type DType =
   | "float32"
@@ -175,4 +177,17 @@ export function float32Tensor(data: Float32Array, shape: number[]): TensorData {
     );
   }
   return { dtype: "float32", shape: [...shape], data };
+}
+
+/**
+ * Host copies of engine tensors as a state dict, in the order given, through one `readMany`:
+ * one GPU round trip for the lot (each costs Deno at least 10 ms; a model has hundreds).
+ */
+export async function readStateDict(
+  be: Pick<Backend, "readMany">,
+  tensors: Iterable<readonly [string, Tensor]>,
+): Promise<StateDict> {
+  const entries = [...tensors];
+  const data = await be.readMany(entries.map(([, t]) => t));
+  return new Map(entries.map(([name, t], i) => [name, float32Tensor(data[i], [...t.shape])]));
 }

@@ -25,7 +25,12 @@
 import type { Backend, Tensor } from "../../kernels/backend.ts";
 import { Rng } from "../../kernels/rng/philox.ts";
 import type { Denoiser, DenoiserInput } from "../../diffusion/denoiser.ts";
-import { float32Tensor, type StateDict, toFloat32 } from "../checkpoint/state_dict.ts";
+import {
+  float32Tensor,
+  readStateDict,
+  type StateDict,
+  toFloat32,
+} from "../checkpoint/state_dict.ts";
 import {
   layerPrefix,
   type MdmConfig,
@@ -361,11 +366,7 @@ export class MdmDenoiser implements Denoiser {
 
   /** Host copies of the adapters (names as `adapterTensors`). */
   async loraStateDict(): Promise<StateDict> {
-    const sd: StateDict = new Map();
-    for (const [name, t] of this.adapterTensors()) {
-      sd.set(name, float32Tensor(await this.backend.read(t), [...t.shape]));
-    }
-    return sd;
+    return await readStateDict(this.backend, this.adapterTensors());
   }
 
   /** Loads every adapter from `sd` (names and shapes as `adapterTensors`). */
@@ -416,11 +417,20 @@ export class MdmDenoiser implements Denoiser {
     const be = this.backend, sd: StateDict = new Map();
     const merged = new Map<string, LinearLayer>();
     if (merge) { for (const lin of this.#linears()) if (lin.lora) merged.set(lin.weightKey, lin); }
+    // every tensor in one read-back: the parameters, the adapters to merge, the table
+    const host = await readStateDict(be, [
+      ...this.params,
+      ...[...merged.values()].flatMap((lin) => [
+        [`${lin.weightKey}:A`, lin.lora!.a] as const,
+        [`${lin.weightKey}:B`, lin.lora!.b] as const,
+      ]),
+      ["pe", this.#pe] as const,
+    ]);
     for (const [key, t] of this.params) {
-      const data = Float32Array.from(await be.read(t));
+      const data = host.get(key)!.data as Float32Array;
       const lin = merged.get(key);
       if (lin?.lora) {
-        const a = await be.read(lin.lora.a), b = await be.read(lin.lora.b);
+        const a = toFloat32(host.get(`${key}:A`)!), b = toFloat32(host.get(`${key}:B`)!);
         const { rank: r, scale } = lin.lora;
         // W (OC, C) += s * B (OC, r) @ A (r, C), accumulated in float64
         for (let o = 0; o < lin.OC; o++) {
@@ -434,7 +444,7 @@ export class MdmDenoiser implements Denoiser {
       sd.set(key, float32Tensor(data, [...t.shape]));
     }
     const C = this.config.latentDim;
-    this.#peHost ??= Float32Array.from(await be.read(this.#pe));
+    this.#peHost ??= toFloat32(host.get("pe")!);
     for (const key of PE_KEYS) sd.set(key, float32Tensor(this.#peHost, [this.#peRows, 1, C]));
     return sd;
   }

@@ -24,7 +24,7 @@
  * @module
  */
 import type { Backend, Tensor } from "../../kernels/backend.ts";
-import { float32Tensor, type StateDict, toFloat32 } from "../checkpoint/state_dict.ts";
+import { readStateDict, type StateDict, toFloat32 } from "../checkpoint/state_dict.ts";
 import {
   allocLayerActivations,
   allocLayerScratch,
@@ -214,11 +214,7 @@ export class TmrEncoder {
 
   /** Host copies of every parameter, keys and order as TMR's state dict. */
   async toStateDict(): Promise<StateDict> {
-    const sd: StateDict = new Map();
-    for (const [key, t] of this.params) {
-      sd.set(key, float32Tensor(Float32Array.from(await this.backend.read(t)), [...t.shape]));
-    }
-    return sd;
+    return await readStateDict(this.backend, this.params);
   }
 
   /** The trainable tensors with their gradients in state-dict order (empty unless training). */

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { adapterDescription, getGpuDevice } from "../../kernels/webgpu/device.ts";
 import { type Kernel, u32 } from "../../kernels/webgpu/kernel.ts";
-import { FIRST_BATCH } from "../../kernels/webgpu/runtime.ts";
+import { FIRST_BATCH, STAGING_BYTES } from "../../kernels/webgpu/runtime.ts";
 import { createWebGpuBackend } from "../../kernels/webgpu_backend.ts";
 import { gemmRef } from "../../kernels/gemm/cpu.ts";
 import { assertClose } from "../_util.ts";
@@ -272,5 +272,13 @@ Deno.test({
     }
     assert.deepEqual(await be.readMany([]), []);
     for (const t of ts) be.free(t);
+    // More than one staging buffer's worth: split in order, the fences started together.
+    const n = Math.floor(STAGING_BYTES / 12) + 5, big = [0, 1, 2, 3].map((i) => uniform(n, 200 + i));
+    const bts = big.map((x) => be.tensor([n], x));
+    const f0 = be.runtime.fences;
+    const bigGot = await be.readMany(bts);
+    assert.equal(be.runtime.fences, f0 + 2);
+    bigGot.forEach((x, i) => assert.ok(x.every((v, j) => v === big[i][j]), `big tensor ${i}`));
+    for (const t of bts) be.free(t);
   },
 });

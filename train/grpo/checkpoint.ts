@@ -16,7 +16,7 @@
 import { join } from "node:path";
 import type { MdmDenoiser } from "../../models/mdm/mdm.ts";
 import { readSafetensors, saveSafetensors } from "../../models/checkpoint/safetensors.ts";
-import { float32Tensor, type StateDict, toFloat32 } from "../../models/checkpoint/state_dict.ts";
+import { readStateDict, type StateDict, toFloat32 } from "../../models/checkpoint/state_dict.ts";
 import { writeFileAtomic } from "../../models/checkpoint/write_file_atomic.ts";
 import type { AdamW } from "../adamw.ts";
 import type { PromptSamplerState } from "./prompts.ts";
@@ -51,10 +51,7 @@ export async function saveGrpoCheckpoint(
   const tmp = join(saveDir, `.${checkpointName(state.step)}.tmp`);
   await Deno.remove(tmp, { recursive: true }).catch(() => {});
   await Deno.mkdir(tmp, { recursive: true });
-  const model: StateDict = new Map();
-  for (const p of policy.trainable()) {
-    model.set(p.name, float32Tensor(Float32Array.from(await be.read(p.param)), [...p.param.shape]));
-  }
+  const model = await readStateDict(be, policy.trainable().map((p) => [p.name, p.param] as const));
   await saveSafetensors(join(tmp, "model.safetensors"), model, {
     kind: policy.training === "lora" ? "lora" : "full",
   });

@@ -7,7 +7,7 @@
  */
 import type { Backend, Tensor } from "../../kernels/backend.ts";
 import type { NamedParam } from "../adamw.ts";
-import { float32Tensor, type StateDict, toFloat32 } from "../../models/checkpoint/state_dict.ts";
+import { readStateDict, type StateDict, toFloat32 } from "../../models/checkpoint/state_dict.ts";
 
 /** The averaged copy of a list of parameters. */
 export class WeightEma {
@@ -40,12 +40,7 @@ export class WeightEma {
 
   /** Host copies of the averages by parameter name. */
   async stateDict(): Promise<StateDict> {
-    const sd: StateDict = new Map();
-    for (let i = 0; i < this.params.length; i++) {
-      const p = this.params[i];
-      sd.set(p.name, float32Tensor(await this.backend.read(this.avg[i]), [...p.param.shape]));
-    }
-    return sd;
+    return await readStateDict(this.backend, this.params.map((p, i) => [p.name, this.avg[i]]));
   }
 
   /** Overwrites the averages from `sd` (every parameter name must be present with its size). */
