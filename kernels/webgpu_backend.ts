@@ -398,10 +398,15 @@ export class WebGpuBackend implements Backend {
         geluInput: geluInput === null ? null : this.#need(geluInput, N * C, m, "geluInput").buffer,
       });
     }
-    // dweight (OC, C) += dout^T (OC, N) @ inp (N, C)
-    if (dweight !== null) this.gemm(dweight, dout, inp, OC, C, N, { transA: true, beta: 1 });
-    if (dbias !== null && OC > 0) {
-      const db = this.#need(dbias, OC, m, "dbias");
+    // dweight (OC, C) += dout^T (OC, N) @ inp (N, C); dbias (OC) += column sums of dout, added
+    // up by the same product from the panels of dout it stages
+    const db = dbias === null ? null : this.#need(dbias, OC, m, "dbias");
+    if (dweight !== null) {
+      const rowSums = db?.buffer ?? null;
+      this.#checkedGemm(dweight, dout, inp, OC, C, N, { transA: true, beta: 1 }, { rowSums });
+      if (N > 0 && C > 0) return;
+    }
+    if (db !== null && OC > 0) {
       const d = this.#need(dout, N * OC, m, "dout");
       if (N === 0) return;
       // dbias (OC) += column sums of dout (N, OC), two deterministic passes.
@@ -793,9 +798,18 @@ export class WebGpuBackend implements Backend {
     }
     // A split product's epilogue runs after the slices are summed, in the same order.
     const part = this.#splitScratch(split.splits * g.M * g.N * 4);
-    const n = g.M * g.N, { bias, residual, gelu, geluInput } = epilogue;
-    this.runtime.dispatch(gemmKernel(part, a, b, g, { tile, split }));
-    this.runtime.dispatch(splitReduceKernel(c, part, g, split.splits));
+    const n = g.M * g.N, { bias, residual, gelu, geluInput, rowSums } = epilogue;
+    const rowPart = rowSums ? this.runtime.temp(split.splits * g.M * 4) : null; // (splits, M)
+    this.runtime.dispatch(gemmKernel(part, a, b, g, { tile, split, rowSums: rowPart }));
+    this.runtime.dispatch(
+      splitReduceKernel(
+        c,
+        part,
+        g,
+        split.splits,
+        rowPart ? { part: rowPart, out: rowSums! } : null,
+      ),
+    );
     if (bias) this.runtime.dispatch(biasAddKernel(c, bias, g.M, g.N));
     if (geluInput) this.runtime.dispatch(geluBackwardKernel(c, geluInput, c, n));
     if (residual) this.runtime.dispatch(axpbyKernel(c, c, 1, residual, 1, n));
@@ -818,7 +832,7 @@ export class WebGpuBackend implements Backend {
 type Side = "A" | "B" | "C";
 
 /** A product's epilogue buffers (`GemmKernelOptions`); a contiguous C for all but the bias. */
-type Epilogue = Pick<GemmKernelOptions, "bias" | "residual" | "gelu" | "geluInput">;
+type Epilogue = Pick<GemmKernelOptions, "bias" | "residual" | "gelu" | "geluInput" | "rowSums">;
 
 /** One GEMM operand as a 2-level batched strided view: offset, leading dim, inner/outer strides. */
 function view(

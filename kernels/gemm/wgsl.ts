@@ -292,6 +292,7 @@ function gemmSource(
   transB: boolean,
   t: GemmTile,
   epilogue: GemmEpilogue,
+  rowSums: boolean,
 ): string {
   const TY = threadsOf(t) / 16;
   const ra = t.tm / (4 * TY), rb = t.tn / 64; // vec4 row groups, column groups per thread
@@ -316,11 +317,37 @@ function gemmSource(
   const arithmetic = t.unroll
     ? [...Array(t.bk).keys()].map((k) => `    {\n${step(k, "      ")}\n    }`).join("\n")
     : `    for (var k = 0u; k < ${t.bk}u; k++) {\n${step(null, "      ")}\n    }`;
+  // Row sums of op(A) (transA: A's units are 4 rows of op(A) at one k, `panel`): each thread
+  // adds up the units it stages, one accumulator per unit, every panel once (where it is stored).
+  const { units, groups } = panelShape("A", t), nThreads = threadsOf(t);
+  const qs = [...Array(units).keys()];
+  const sumDecl = rowSums ? qs.map((q) => `  var bs${q} = vec4<f32>(0.0);`).join("\n") : "";
+  const sumAdd = rowSums ? "\n    " + qs.map((q) => `bs${q} += ra${q};`).join(" ") : "";
+  // then the units' sums meet in workgroup memory (unit u at As[u]: k * groups + g), and the
+  // first column of workgroups adds each row group's over k in order
+  const sumWrite = !rowSums ? "" : `
+  workgroupBarrier();
+${qs.map((q) => `  As[li + ${nThreads * q}u] = bs${q};`).join("\n")}
+  workgroupBarrier();
+  if (wg.x == 0u && li < ${groups}u) {
+    var s = vec4<f32>(0.0);
+    for (var k = 0u; k < ${t.bk}u; k++) { s += As[k * ${groups}u + li]; }
+    for (var c = 0u; c < 4u; c++) {
+      let i = row0 + 4u * li + c;
+      if (i < p.M) {
+        if (p.splits > 1u) {
+          row_sums[slice * p.M + i] = s[c]; // this slice's, summed by the split reduction
+        } else {
+          row_sums[i] = row_sums[i] + s[c]; // a bias gradient accumulates
+        }
+      }
+    }
+  }`;
   // Without prefetch: load, store, barrier, arithmetic, barrier per panel. With it, the loads of
   // panel k0 + bk are in flight during panel k0's arithmetic (elements past kEnd load as 0).
   const mainLoop = t.prefetch
     ? `${pa.load("kBegin")}${pb.load("kBegin")}
-  for (var k0 = kBegin; k0 < kEnd; k0 += ${t.bk}u) {${pa.store}${pb.store}
+  for (var k0 = kBegin; k0 < kEnd; k0 += ${t.bk}u) {${pa.store}${pb.store}${sumAdd}
     workgroupBarrier();
     let k1 = k0 + ${t.bk}u;${pa.load("k1")}${pb.load("k1")}
 ${arithmetic}
@@ -328,7 +355,7 @@ ${arithmetic}
   }`
     : `  for (var k0 = kBegin; k0 < kEnd; k0 += ${t.bk}u) {${pa.load("k0")}${
       pb.load("k0")
-    }${pa.store}${pb.store}
+    }${pa.store}${pb.store}${sumAdd}
     workgroupBarrier();
 ${arithmetic}
     workgroupBarrier();
@@ -364,7 +391,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
 ${decl.join("\n")}
 ${pa.decl}
 ${pb.decl}
-${mainLoop}
+${sumDecl}
+${mainLoop}${sumWrite}
 ${stores.join("\n")}
 }
 
@@ -396,11 +424,18 @@ ${epilogue === "none" ? "" : WGSL_GELU}`;
 const SOURCES = new Map<string, string>();
 
 /** The cached source of a transposition pair, tile and epilogue. */
-function gemmCode(transA: boolean, transB: boolean, t: GemmTile, epilogue: GemmEpilogue): string {
-  const key = `${transA ? "T" : "N"}${transB ? "T" : "N"}${tileName(t)}:${epilogue}`;
+function gemmCode(
+  transA: boolean,
+  transB: boolean,
+  t: GemmTile,
+  epilogue: GemmEpilogue,
+  rowSums: boolean,
+): string {
+  const key = `${transA ? "T" : "N"}${transB ? "T" : "N"}${tileName(t)}:${epilogue}` +
+    (rowSums ? ":rowsums" : "");
   let code = SOURCES.get(key);
   if (code === undefined) {
-    code = gemmSource(transA, transB, t, epilogue);
+    code = gemmSource(transA, transB, t, epilogue, rowSums);
     SOURCES.set(key, code);
   }
   return code;
@@ -476,6 +511,13 @@ export interface GemmKernelOptions {
    * gradient of GELU's input when the product is the gradient of its output.
    */
   geluInput?: GPUBuffer | null;
+  /**
+   * (M) += the sums over k of op(A)'s rows, unscaled, from the panels the product stages anyway:
+   * with transA (A (K, M): a weight gradient `dout^T inp`), A's column sums, the bias gradient.
+   * Unbatched transA products only. With a split, (splits, M): each slice's sums, written, for
+   * `splitReduceKernel` to add in order.
+   */
+  rowSums?: GPUBuffer | null;
 }
 
 /** What the product's write adds beyond alpha, beta, bias and residual. */
@@ -492,7 +534,13 @@ export function gemmKernel(
   const tile = o.tile ?? chooseTile(g);
   const split = o.split ?? { splits: 1, kChunk: Math.max(g.K, 1) };
   const bias = o.bias ?? null, residual = o.residual ?? null;
-  const gelu = o.gelu ?? null, geluInput = o.geluInput ?? null;
+  const gelu = o.gelu ?? null, geluInput = o.geluInput ?? null, rowSums = o.rowSums ?? null;
+  if (rowSums !== null && (!g.transA || g.batch !== 1)) {
+    throw new RangeError(
+      `Cannot gemm with row sums of op(A) unless A is transposed and unbatched ` +
+        `(transA ${g.transA}, batch ${g.batch})`,
+    );
+  }
   if (gelu !== null && geluInput !== null) {
     throw new RangeError("Cannot gemm with both a GELU output and a GELU derivative");
   }
@@ -508,8 +556,8 @@ export function gemmKernel(
   const suffix = { none: "", gelu: "_gelu", geluGrad: "_gelugrad" }[epilogue];
   return {
     name: `gemm_${g.transA ? "t" : "n"}${g.transB ? "t" : "n"}_${tileName(tile)}` +
-      (partial ? "_splitk" : "") + suffix,
-    code: gemmCode(g.transA, g.transB, tile, epilogue),
+      (partial ? "_splitk" : "") + suffix + (rowSums === null ? "" : "_rowsums"),
+    code: gemmCode(g.transA, g.transB, tile, epilogue, rowSums !== null),
     // without a bias or residual, `a` is bound in its place (never read)
     inputs: [
       { name: "a", buffer: a },
@@ -524,6 +572,7 @@ export function gemmKernel(
     outputs: [
       { name: "c_out", buffer: c },
       ...(gelu === null ? [] : [{ name: "gelu_out", buffer: gelu }]),
+      ...(rowSums === null ? [] : [{ name: "row_sums", buffer: rowSums }]),
     ],
     uniforms: [
       u32("M", g.M),
@@ -565,6 +614,12 @@ const SPLIT_REDUCE = String.raw`
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let n = p.M * p.N;
+  // the row sums of op(A), slices in order, added to their target (a bias gradient)
+  for (var e = gid.x; e < p.M && p.hasRows != 0u; e += nwg.x * 256u) {
+    var s = 0.0;
+    for (var k = 0u; k < p.splits; k++) { s += row_part[k * p.M + e]; }
+    row_out[e] = row_out[e] + s;
+  }
   for (var e = gid.x; e < n; e += nwg.x * 256u) {
     var s = 0.0;
     for (var k = 0u; k < p.splits; k++) { s += part[k * n + e]; } // slices in k order
@@ -578,19 +633,25 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 }
 `;
 
-/** `C = alpha * sum_s part[s] + beta * C` (slices in order) from the (splits, M, N) scratch. */
+/**
+ * `C = alpha * sum_s part[s] + beta * C` (slices in order) from the (splits, M, N) scratch; with
+ * `rows`, also `rows.out (M) += sum_s rows.part[s]` from the (splits, M) row sums of op(A).
+ */
 export function splitReduceKernel(
   c: GPUBuffer,
   part: GPUBuffer,
   g: GemmArgs,
   splits: number,
+  rows: { part: GPUBuffer; out: GPUBuffer } | null = null,
 ): Kernel {
   return {
-    name: "gemm_splitk_reduce",
+    name: "gemm_splitk_reduce" + (rows === null ? "" : "_rowsums"),
     code: SPLIT_REDUCE,
-    inputs: [{ name: "part", buffer: part }],
-    outputs: [{ name: "c_out", buffer: c }],
+    // without row sums, C is bound in their place too (never written through it)
+    inputs: [{ name: "part", buffer: part }, { name: "row_part", buffer: rows?.part ?? part }],
+    outputs: [{ name: "c_out", buffer: c }, { name: "row_out", buffer: rows?.out ?? c }],
     uniforms: [
+      u32("hasRows", rows === null ? 0 : 1),
       u32("M", g.M),
       u32("N", g.N),
       u32("splits", splits),

@@ -287,3 +287,95 @@ Deno.test({
     for (const t of [ga, gb, gc]) be.free(t);
   },
 });
+
+Deno.test({
+  ...GPU_TEST,
+  name: "a weight-gradient product adds the column sums of dout on every tile, whole and split",
+  ignore: gpuIgnore,
+  async fn() {
+    const be = await gpu();
+    // dW (M, N) += dout^T (M, K) inp (K, N); rows (M) += column sums of dout (K, M). M and N
+    // ragged against every tile; lda 72 and offset 1 make dout's rows unaligned for vec4 loads.
+    const M = 70, N = 45, K = 300;
+    let seed = 300;
+    for (const [lda, offsetA] of [[70, 0], [72, 1]]) {
+      const opts: GemmOptions = { transA: true, beta: 1, lda, offsetA };
+      const g = { M, N, K, ...resolveGemm(M, N, K, opts) };
+      const a = uniform(offsetA + K * lda, seed++), b = uniform(K * N, seed++);
+      const c0 = uniform(M * N, seed++), r0 = uniform(M, seed++);
+      const wantC = Float32Array.from(c0), wantR = Float32Array.from(r0);
+      gemmRef(wantC, a, b, M, N, K, opts);
+      for (let k = 0; k < K; k++) {
+        for (let i = 0; i < M; i++) wantR[i] += a[offsetA + k * lda + i];
+      }
+      for (const tile of GEMM_TILES) {
+        for (const splits of [1, 3]) {
+          const [ga, gb, gc, gr] = [a, b, c0, r0].map((x) => be.tensor([x.length], x));
+          const name = `${tileName(tile)} split ${splits} lda ${lda}`;
+          if (splits === 1) {
+            be.dispatch(gemmKernel(be.bufferOf(gc), be.bufferOf(ga), be.bufferOf(gb), g, {
+              tile,
+              rowSums: be.bufferOf(gr),
+            }));
+          } else {
+            const split = splitOf(K, splits);
+            const part = be.tensor([splits * M * N]), rowPart = be.tensor([splits * M]);
+            be.dispatch(gemmKernel(be.bufferOf(part), be.bufferOf(ga), be.bufferOf(gb), g, {
+              tile,
+              split,
+              rowSums: be.bufferOf(rowPart),
+            }));
+            be.dispatch(
+              splitReduceKernel(be.bufferOf(gc), be.bufferOf(part), g, splits, {
+                part: be.bufferOf(rowPart),
+                out: be.bufferOf(gr),
+              }),
+            );
+            be.free(part);
+            be.free(rowPart);
+          }
+          // sums of 300 terms in [-1, 1): atol 1e-4, rtol 1e-4
+          const [gotC, gotR] = await be.readMany([gc, gr]);
+          assertClose(gotC, wantC, 1e-4, 1e-4, `C, ${name}`);
+          assertClose(gotR, wantR, 1e-4, 1e-4, `row sums, ${name}`);
+          for (const t of [ga, gb, gc, gr]) be.free(t);
+        }
+      }
+    }
+    // only a transposed, unbatched A has them
+    const x = be.tensor([16]);
+    const flat = { M: 4, N: 4, K: 4, ...resolveGemm(4, 4, 4, {}) };
+    assert.throws(
+      () =>
+        gemmKernel(be.bufferOf(x), be.bufferOf(x), be.bufferOf(x), flat, {
+          rowSums: be.bufferOf(x),
+        }),
+      /Cannot gemm with row sums of op\(A\) unless A is transposed/,
+    );
+    be.free(x);
+  },
+});
+
+Deno.test({
+  ...GPU_TEST,
+  name: "linearBackward() takes dbias from its split weight-gradient product (N = 4096)",
+  ignore: gpuIgnore,
+  async fn() {
+    const be = await gpu();
+    const N = 4096, C = 24, OC = 40;
+    const g = { M: OC, N: C, K: N, ...resolveGemm(OC, C, N, { transA: true, beta: 1 }) };
+    assert.ok(chooseSplit(g, chooseTile(g)).splits > 1, "this shape is split");
+    const dout = uniform(N * OC, 401), inp = uniform(N * C, 402), w = uniform(OC * C, 403);
+    const dw0 = uniform(OC * C, 404), db0 = uniform(OC, 405);
+    const [gd, gi, gw, gdw, gdb] = [dout, inp, w, dw0, db0].map((x) => be.tensor([x.length], x));
+    be.linearBackward(null, gdw, gdb, gd, gi, gw, N, C, OC);
+    const wantW = Float32Array.from(dw0), wantB = Float64Array.from(db0);
+    gemmRef(wantW, dout, inp, OC, C, N, { transA: true, beta: 1 });
+    for (let n = 0; n < N; n++) for (let o = 0; o < OC; o++) wantB[o] += dout[n * OC + o];
+    // sums of 4096 terms in [-1, 1): atol 5e-4, rtol 1e-4
+    const [gotW, gotB] = await be.readMany([gdw, gdb]);
+    assertClose(gotW, wantW, 5e-4, 1e-4, "dweight");
+    assertClose(gotB, wantB, 5e-4, 1e-4, "dbias");
+    for (const t of [gd, gi, gw, gdw, gdb]) be.free(t);
+  },
+});

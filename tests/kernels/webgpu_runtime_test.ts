@@ -273,7 +273,8 @@ Deno.test({
     assert.deepEqual(await be.readMany([]), []);
     for (const t of ts) be.free(t);
     // More than one staging buffer's worth: split in order, the fences started together.
-    const n = Math.floor(STAGING_BYTES / 12) + 5, big = [0, 1, 2, 3].map((i) => uniform(n, 200 + i));
+    const n = Math.floor(STAGING_BYTES / 12) + 5,
+      big = [0, 1, 2, 3].map((i) => uniform(n, 200 + i));
     const bts = big.map((x) => be.tensor([n], x));
     const f0 = be.runtime.fences;
     const bigGot = await be.readMany(bts);
