@@ -10,6 +10,7 @@ import { readMetricsJsonl } from "../../train/metrics/read_jsonl.ts";
 import { trainGrpo, type TrainGrpoOptions } from "../../train/grpo/trainer.ts";
 import { latestCheckpoint } from "../../train/grpo/checkpoint.ts";
 import { hasTorch, runPython, tempDir } from "../_util.ts";
+import { gpu, GPU_TEST, gpuIgnore } from "../kernels/_webgpu.ts";
 import type { TextFeaturizer } from "../../rewards/encoder.ts";
 import { FakeDataset, testEncoder, testFeaturizer, TINY_CONFIG, tinyModel } from "./_grpo_util.ts";
 
@@ -150,6 +151,41 @@ Deno.test("trainGrpo() resumed after a kill equals the uninterrupted run bit for
   } finally {
     await tmp.remove();
   }
+});
+
+Deno.test({
+  ...GPU_TEST,
+  name: "trainGrpo() on WebGPU: overlapped steps resumed after a kill equal the uninterrupted run",
+  ignore: gpuIgnore,
+  async fn() {
+    const tmp = await tempDir();
+    try {
+      const model = await writeTinyModel(tmp.path);
+      const backend = await gpu();
+      // gradient clipping on the GPU (a small max norm clips), bias gradients from the products
+      const flags = ["--max_grad_norm", "0.05"];
+      const a = await run(model, join(tmp.path, "a"), flags, { backend });
+      const b1 = await run(model, join(tmp.path, "b"), flags, { backend, stopAfter: 3 });
+      assert.equal(b1.finalModel, null);
+      const b2 = await run(model, join(tmp.path, "b"), flags, { backend });
+      assert.equal(b2.resumedFrom, 2);
+      assert.ok(a.lastMetrics!.grad_norm > 0.05, `grad_norm ${a.lastMetrics!.grad_norm} clips`);
+      const sa = await loadMdmStateDict(a.finalModel!), sb = await loadMdmStateDict(b2.finalModel!);
+      let diff = 0, changed = 0;
+      const init = await loadMdmStateDict(model);
+      for (const [k, t] of sa) {
+        const x = toFloat32(t), y = toFloat32(sb.get(k)!), w = toFloat32(init.get(k)!);
+        for (let i = 0; i < x.length; i++) {
+          if (x[i] !== y[i]) diff++;
+          if (x[i] !== w[i]) changed++;
+        }
+      }
+      assert.equal(diff, 0);
+      assert.ok(changed > 0);
+    } finally {
+      await tmp.remove();
+    }
+  },
 });
 
 Deno.test("trainGrpo() flow_grpo LoRA logs every seed metric and writes model_final.pt", async () => {

@@ -26,6 +26,9 @@
  *   `model_final.pt` (MDM-format plain state dict, LoRA merged, loadable by `torch.load`),
  *   `args.json` beside it (the base model's, so MDM tools load it), `config.json` (resolved
  *   flags and trainer settings).
+ * - Steps overlap by one (`startGrpoStep`): step k + 1 is queued once step k's update is, and
+ *   step k's metrics are logged while it runs; the last step of a checkpoint or evaluation period
+ *   and of the run finishes alone, since those read the weights it leaves.
  * - Resume: a run into a `--save_dir` that holds checkpoints continues from the newest one (the
  *   flags have no `--resume`; rerunning the same command resumes). The result equals the
  *   uninterrupted run bit for bit. Steps logged after that checkpoint by the killed run are logged
