@@ -58,9 +58,75 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
 }
 `;
 
+/** Keys each lane of `SOFTMAX_HELD` keeps in registers: rows up to 208 (MDM's 197 tokens). */
+const HELD = 13;
+
+/** The longest rows `SOFTMAX_HELD` keeps in registers. */
+export const SOFTMAX_HELD_T = SOFTMAX_LANES * HELD;
+
+/**
+ * `SOFTMAX` for rows of at most `SOFTMAX_HELD_T` keys: each lane reads its scores and mask
+ * entries once into registers (written out, no array) and keeps exp(s - max) for the last pass:
+ * the same operations in the same order, one read of the row instead of three.
+ */
+const SOFTMAX_HELD = laneReduce(SOFTMAX_LANES) + (() => {
+  const js = [...Array(HELD).keys()];
+  const each = (f: (j: number) => string) => js.map(f).join("\n");
+  return String.raw`
+fn valid(b: u32, s: u32) -> bool {
+  return p.hasMask == 0u || mask[b * p.T + s] != 0.0;
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) li: u32) {
+  let rows = p.B * p.NH * p.T;
+  let lane = li % LANES;
+  for (var r0 = wg.x * ROWS; r0 < rows; r0 += nwg.x * ROWS) {
+    let row = r0 + li / LANES;
+    let live = row < rows; // the last group's spare rows still take part in the barriers
+    let b = row / (p.NH * p.T);
+    let base = row * p.T;
+${each((j) => `    let in${j} = live && lane + ${SOFTMAX_LANES * j}u < p.T;`)}
+${
+    each((j) =>
+      `    var x${j} = 0.0;
+    var v${j} = false;`
+    )
+  }
+${
+    each((j) =>
+      `    if (in${j}) { x${j} = att[base + lane + ${SOFTMAX_LANES * j}u]; ` +
+      `v${j} = valid(b, lane + ${SOFTMAX_LANES * j}u); }`
+    )
+  }
+    var mx = -3.4028235e38;
+    var found = 0.0;
+${each((j) => `    if (v${j}) { mx = max(mx, x${j}); found = 1.0; }`)}
+    mx = laneMax(mx, li);
+    var sum = 0.0;
+${
+    each((j) =>
+      `    var e${j} = 0.0;
+    if (v${j}) { e${j} = exp(x${j} - mx); sum += e${j}; }`
+    )
+  }
+    let total = laneSum2(vec2f(sum, found), li);
+${
+    each((j) =>
+      `    if (in${j}) { att[base + lane + ${SOFTMAX_LANES * j}u] = ` +
+      `select(0.0, e${j} / total.x, total.y > 0.0 && v${j}); }`
+    )
+  }
+  }
+}
+`;
+})();
+
 /**
  * In place on att (B, NH, T, T) holding scaled scores: softmax over the last axis with keys
- * masked by keyMask (B, T) (`hasMask` false: `mask` is a placeholder and is not read).
+ * masked by keyMask (B, T) (`hasMask` false: `mask` is a placeholder and is not read). Rows of
+ * at most `SOFTMAX_HELD_T` keys are read once (`held`, default when they fit).
  */
 export function maskedSoftmaxKernel(
   att: GPUBuffer,
@@ -69,10 +135,14 @@ export function maskedSoftmaxKernel(
   B: number,
   NH: number,
   T: number,
+  held = T <= SOFTMAX_HELD_T,
 ): Kernel {
+  if (held && T > SOFTMAX_HELD_T) {
+    throw new RangeError(`Cannot hold rows of ${T} keys in registers: at most ${SOFTMAX_HELD_T}`);
+  }
   return {
-    name: "attention_softmax",
-    code: SOFTMAX,
+    name: held ? "attention_softmax_held" : "attention_softmax",
+    code: held ? SOFTMAX_HELD : SOFTMAX,
     inputs: [{ name: "mask", buffer: mask }],
     outputs: [{ name: "att", buffer: att }],
     uniforms: [u32("B", B), u32("NH", NH), u32("T", T), u32("hasMask", hasMask ? 1 : 0)],

@@ -1,10 +1,11 @@
 /** WGSL linear, layernorm and attention forward/backward against the CPU twin. */
 import assert from "node:assert/strict";
 import { assertTwin, both, cpu, gpu, GPU_TEST, gpuIgnore, uniform } from "./_webgpu.ts";
-import { maskedSoftmaxKernel } from "../../kernels/attention/wgsl.ts";
+import { maskedSoftmaxKernel, SOFTMAX_HELD_T } from "../../kernels/attention/wgsl.ts";
 import { resolveGemm } from "../../kernels/gemm/cpu.ts";
 import { chooseSplit, chooseTile } from "../../kernels/gemm/wgsl.ts";
-import type { Backend } from "../../kernels/backend.ts";
+import type { Backend, Tensor } from "../../kernels/backend.ts";
+import { layernormForwardKernel, LN_HELD_C } from "../../kernels/layernorm/wgsl.ts";
 
 Deno.test({
   ...GPU_TEST,
@@ -160,6 +161,92 @@ Deno.test({
     cpu.layernormBackward(dinpC, null, dbC, doutC, inpC, wC, meanC, rstdC, N, C);
     await assertTwin(be, db, dbC, 2e-5, 1e-4, "dbias twice");
     await assertTwin(be, dw, dwC, 2e-5, 1e-4, "dweight untouched");
+  },
+});
+
+Deno.test({
+  ...GPU_TEST,
+  name: "layernorm's forward holding rows in registers equals the three-pass one bit for bit",
+  ignore: gpuIgnore,
+  async fn() {
+    const be = await gpu();
+    for (const C of [LN_HELD_C, 500, 33]) {
+      const N = 19;
+      const inp = be.tensor([N, C], uniform(N * C, 40, -2, 3));
+      const w = be.tensor([C], uniform(C, 41, 0.5, 1.5)), b = be.tensor([C], uniform(C, 42));
+      const runWith = async (held: boolean) => {
+        const out = be.tensor([N, C]), mean = be.tensor([N]), rstd = be.tensor([N]);
+        const buf = (t: Tensor) => be.bufferOf(t);
+        be.dispatch(
+          layernormForwardKernel(
+            buf(out),
+            buf(mean),
+            buf(rstd),
+            buf(inp),
+            buf(w),
+            buf(b),
+            N,
+            C,
+            1e-5,
+            held,
+          ),
+        );
+        const got = await be.readMany([out, mean, rstd]);
+        for (const t of [out, mean, rstd]) be.free(t);
+        return got;
+      };
+      const [held, loop] = [await runWith(true), await runWith(false)];
+      held.forEach((x, i) => assert.deepEqual(x, loop[i], `C ${C}, output ${i}`));
+      for (const t of [inp, w, b]) be.free(t);
+    }
+    // longer rows take the three-pass kernel (and refuse the held one)
+    const { out, outC } = layernormTwins(be, 9, LN_HELD_C + 88, 43);
+    await assertTwin(be, out, outC, 1e-5, 1e-4, "out, C 600");
+    const x = be.bufferOf(out);
+    assert.throws(
+      () => layernormForwardKernel(x, x, x, x, x, x, 9, LN_HELD_C + 88, 1e-5, true),
+      /Cannot hold rows of 600 elements/,
+    );
+  },
+});
+
+Deno.test({
+  ...GPU_TEST,
+  name: "the masked softmax holding rows in registers equals the three-pass one bit for bit",
+  ignore: gpuIgnore,
+  async fn() {
+    const be = await gpu();
+    const B = 3, NH = 2;
+    for (const T of [197, SOFTMAX_HELD_T, 20]) {
+      // batch entry 0 keeps its first 150 keys, entry 1 every key, entry 2 none (rows of zeros)
+      const mask = new Float32Array(B * T);
+      for (let t = 0; t < T; t++) {
+        mask[t] = t < 150 ? 1 : 0;
+        mask[T + t] = 1;
+      }
+      const scores = uniform(B * NH * T * T, 50 + T, -6, 6);
+      const gMask = be.tensor([B, T], mask);
+      const runWith = async (held: boolean) => {
+        const att = be.tensor([B, NH, T, T], scores);
+        be.dispatch(
+          maskedSoftmaxKernel(be.bufferOf(att), be.bufferOf(gMask), true, B, NH, T, held),
+        );
+        const got = await be.read(att);
+        be.free(att);
+        return got;
+      };
+      const held = await runWith(true), loop = await runWith(false);
+      assert.deepEqual(held, loop, `T ${T}`);
+      assert.ok(held.subarray(2 * NH * T * T).every((v) => v === 0), "all keys masked: zeros");
+      assert.ok(held.some((v) => v > 0));
+      be.free(gMask);
+    }
+    const x = be.tensor([4]);
+    assert.throws(
+      () => maskedSoftmaxKernel(be.bufferOf(x), be.bufferOf(x), false, 1, 1, 209, true),
+      /Cannot hold rows of 209 keys/,
+    );
+    be.free(x);
   },
 });
 
