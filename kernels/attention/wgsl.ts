@@ -12,7 +12,12 @@ import { gridRowGroups, laneReduce } from "../webgpu/row_groups.ts";
 /** Threads per row: about 12 keys each at the MDM's 197 tokens. */
 const SOFTMAX_LANES = 16;
 
-const SOFTMAX = laneReduce(SOFTMAX_LANES) + String.raw`
+/**
+ * A masked-softmax kernel: the key test, and the loop over rows (each with its batch entry `b`,
+ * offset `base`, lane and `live` flag) around `body`.
+ */
+function softmaxSource(body: string): string {
+  return laneReduce(SOFTMAX_LANES) + String.raw`
 // Key s of batch entry b takes part unless the mask says padded.
 fn valid(b: u32, s: u32) -> bool {
   return p.hasMask == 0u || mask[b * p.T + s] != 0.0;
@@ -28,6 +33,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
     let live = row < rows; // the last group's spare rows still take part in the barriers
     let b = row / (p.NH * p.T);
     let base = row * p.T;
+${body}
+  }
+}
+`;
+}
+
+const SOFTMAX = softmaxSource(String.raw`
     var mx = -3.4028235e38;
     var found = 0.0;
     if (live) {
@@ -53,10 +65,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
           att[base + s] = 0.0;
         }
       }
-    }
-  }
-}
-`;
+    }`);
 
 /** Keys each lane of `SOFTMAX_HELD` keeps in registers: rows up to 208 (MDM's 197 tokens). */
 const HELD = 13;
@@ -69,58 +78,28 @@ export const SOFTMAX_HELD_T = SOFTMAX_LANES * HELD;
  * entries once into registers (written out, no array) and keeps exp(s - max) for the last pass:
  * the same operations in the same order, one read of the row instead of three.
  */
-const SOFTMAX_HELD = laneReduce(SOFTMAX_LANES) + (() => {
+const SOFTMAX_HELD = (() => {
   const js = [...Array(HELD).keys()];
   const each = (f: (j: number) => string) => js.map(f).join("\n");
-  return String.raw`
-fn valid(b: u32, s: u32) -> bool {
-  return p.hasMask == 0u || mask[b * p.T + s] != 0.0;
-}
-
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) li: u32) {
-  let rows = p.B * p.NH * p.T;
-  let lane = li % LANES;
-  for (var r0 = wg.x * ROWS; r0 < rows; r0 += nwg.x * ROWS) {
-    let row = r0 + li / LANES;
-    let live = row < rows; // the last group's spare rows still take part in the barriers
-    let b = row / (p.NH * p.T);
-    let base = row * p.T;
-${each((j) => `    let in${j} = live && lane + ${SOFTMAX_LANES * j}u < p.T;`)}
-${
-    each((j) =>
-      `    var x${j} = 0.0;
-    var v${j} = false;`
-    )
-  }
-${
-    each((j) =>
-      `    if (in${j}) { x${j} = att[base + lane + ${SOFTMAX_LANES * j}u]; ` +
-      `v${j} = valid(b, lane + ${SOFTMAX_LANES * j}u); }`
-    )
-  }
+  const at = (j: number) => `lane + ${SOFTMAX_LANES * j}u`;
+  return softmaxSource(`
+${each((j) => `    let in${j} = live && ${at(j)} < p.T;`)}
+${each((j) => `    var x${j} = 0.0;\n    var v${j} = false;`)}
+${each((j) => `    if (in${j}) { x${j} = att[base + ${at(j)}]; v${j} = valid(b, ${at(j)}); }`)}
     var mx = -3.4028235e38;
     var found = 0.0;
 ${each((j) => `    if (v${j}) { mx = max(mx, x${j}); found = 1.0; }`)}
     mx = laneMax(mx, li);
     var sum = 0.0;
-${
-    each((j) =>
-      `    var e${j} = 0.0;
-    if (v${j}) { e${j} = exp(x${j} - mx); sum += e${j}; }`
-    )
-  }
+${each((j) => `    var e${j} = 0.0;\n    if (v${j}) { e${j} = exp(x${j} - mx); sum += e${j}; }`)}
     let total = laneSum2(vec2f(sum, found), li);
 ${
     each((j) =>
-      `    if (in${j}) { att[base + lane + ${SOFTMAX_LANES * j}u] = ` +
-      `select(0.0, e${j} / total.x, total.y > 0.0 && v${j}); }`
+      `    if (in${j}) { att[base + ${
+        at(j)
+      }] = select(0.0, e${j} / total.x, total.y > 0.0 && v${j}); }`
     )
-  }
-  }
-}
-`;
+  }`);
 })();
 
 /**

@@ -13,7 +13,12 @@ import { columnChunkRows, columnChunks } from "../linear/wgsl.ts";
 /** Threads per row: 16 elements each at the MDM's C = 512. */
 const LN_LANES = 32;
 
-const FORWARD = laneReduce(LN_LANES) + String.raw`
+/**
+ * A layernorm row kernel: the loop over rows (each with its `row`, offset `base`, lane and `live`
+ * flag; `invC` = 1 / C) around `body`.
+ */
+function rowsSource(body: string): string {
+  return laneReduce(LN_LANES) + String.raw`
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) li: u32) {
@@ -23,6 +28,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
     let row = r0 + li / LANES;
     let live = row < p.N; // the last group's spare rows still take part in the barriers
     let base = row * p.C;
+${body}
+  }
+}
+`;
+}
+
+const FORWARD = rowsSource(String.raw`
     var s = 0.0;
     if (live) { for (var c = lane; c < p.C; c += LANES) { s += inp[base + c]; } }
     let m = laneSum2(vec2f(s, 0.0), li).x * invC;
@@ -37,10 +49,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
         mean[row] = m;
         rstd[row] = rs;
       }
-    }
-  }
-}
-`;
+    }`);
 
 /** Row elements each lane of `FORWARD_HELD` keeps in registers: rows up to 512 (MDM's C). */
 const HELD = 16;
@@ -51,19 +60,10 @@ const HELD = 16;
  * memory) and the three passes run on them, in the same order as `FORWARD`: the same bits, one
  * read of the row instead of three.
  */
-const FORWARD_HELD = laneReduce(LN_LANES) + (() => {
+const FORWARD_HELD = (() => {
   const js = [...Array(HELD).keys()];
   const each = (f: (j: number) => string) => js.map(f).join("\n");
-  return String.raw`
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) li: u32) {
-  let invC = 1.0 / f32(p.C);
-  let lane = li % LANES;
-  for (var r0 = wg.x * ROWS; r0 < p.N; r0 += nwg.x * ROWS) {
-    let row = r0 + li / LANES;
-    let live = row < p.N; // the last group's spare rows still take part in the barriers
-    let base = row * p.C;
+  return rowsSource(`
 ${each((j) => `    let ok${j} = live && lane + ${LN_LANES * j}u < p.C;`)}
 ${each((j) => `    var x${j} = 0.0;`)}
 ${each((j) => `    if (ok${j}) { x${j} = inp[base + lane + ${LN_LANES * j}u]; }`)}
@@ -82,10 +82,7 @@ ${
     if (live && lane == 0u) {
       mean[row] = m;
       rstd[row] = rs;
-    }
-  }
-}
-`;
+    }`);
 })();
 
 /** The largest C whose rows `FORWARD_HELD` keeps in registers. */
@@ -128,16 +125,7 @@ export function layernormForwardKernel(
   };
 }
 
-const BACKWARD_INPUT = laneReduce(LN_LANES) + String.raw`
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) li: u32) {
-  let invC = 1.0 / f32(p.C);
-  let lane = li % LANES;
-  for (var r0 = wg.x * ROWS; r0 < p.N; r0 += nwg.x * ROWS) {
-    let row = r0 + li / LANES;
-    let live = row < p.N;
-    let base = row * p.C;
+const BACKWARD_INPUT = rowsSource(String.raw`
     var m = 0.0;
     var rs = 0.0;
     // dnorm = weight * dout; dinp = (dnorm - mean(dnorm) - norm * mean(dnorm * norm)) * rstd.
@@ -158,10 +146,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
         let dnorm = weight[c] * dout[base + c];
         dinp[base + c] = (dnorm - sums.x - norm * sums.y) * rs;
       }
-    }
-  }
-}
-`;
+    }`);
 
 /** dinp (N, C), overwritten, from dout (N, C), inp (N, C), weight (C), mean (N), rstd (N). */
 export function layernormBackwardInputKernel(

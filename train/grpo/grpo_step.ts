@@ -142,36 +142,13 @@ export function trainedSteps(
 
 /**
  * Computes the policy loss over `steps` of `r` and, when `backward` is true, accumulates its
- * gradient into the policy (call `zeroGrad()` first). Exposed for gradient checks.
- * `advantages` may still be on its way (the rewards' read-back): every reference forward and the
- * first block's policy forward, which do not need it, are queued before it is awaited, so that a
- * GPU works through them while the host waits for the read-back and computes the rewards.
- * `afterBackward` queues work on the finished gradient; its result comes back in the same
- * read-back as the statistics.
+ * gradient into the policy (call `zeroGrad()` first). Exposed for gradient checks; the arguments
+ * are `queuePolicyLoss`'s.
  */
 export async function policyLoss(
-  ctx: GrpoStepContext,
-  r: Rollout,
-  steps: readonly RecordedStep[],
-  text: Tensor, // (N, D)
-  lengths: Int32Array, // (N)
-  advantages: Float32Array | Promise<Float32Array>, // (N)
-  T: number,
-  backward: boolean,
-  afterBackward: GradientReadback | null = null,
+  ...args: Parameters<typeof queuePolicyLoss>
 ): Promise<UpdateStats> {
-  const queued = await queuePolicyLoss(
-    ctx,
-    r,
-    steps,
-    text,
-    lengths,
-    advantages,
-    T,
-    backward,
-    afterBackward,
-  );
-  return await queued.stats;
+  return await (await queuePolicyLoss(...args)).stats;
 }
 
 /**
@@ -179,6 +156,11 @@ export async function policyLoss(
  * the statistics has started (`stats` then arrives on its own). On Deno the read-back's start
  * waits for the GPU to finish; its result comes 10 ms later, time in which the caller can queue
  * the next work (kernels/webgpu/runtime.ts).
+ * `advantages` may still be on its way (the rewards' read-back): every reference forward and the
+ * first block's policy forward, which do not need it, are queued before it is awaited, so that a
+ * GPU works through them while the host waits for the read-back and computes the rewards.
+ * `afterBackward` queues work on the finished gradient; its result comes back in the same
+ * read-back as the statistics.
  */
 export async function queuePolicyLoss(
   ctx: GrpoStepContext,
