@@ -34,7 +34,7 @@ import { type EvalProtocol, protocolBatches } from "../protocol.ts";
 import { multimodality } from "../multimodality.ts";
 import { aggregateReplications, type ReplicationMetrics } from "../summary.ts";
 import type { TableRow } from "../format_table.ts";
-import { type Featurizer, generateMotions } from "./generate.ts";
+import { encodeFeatures, type Featurizer, queueMotions } from "./generate.ts";
 import { checkEncoded, hostRng, replicationMetrics, stackEmbeddings } from "./_metrics.ts";
 import { HOST_STREAM, hostStream, noiseStream } from "./_streams.ts";
 
@@ -141,44 +141,75 @@ export async function evaluateModel(o: EvaluateModelOptions): Promise<Evaluation
     const B = p.batchSize;
     const mmData = new Float32Array(mmBatches * B * repeats * D); // (mmTexts, repeats, D)
     const texts: Float32Array[] = [], reals: Float32Array[] = [], gens: Float32Array[] = [];
-    for (let b = 0; b < batches; b++) {
-      if (b > 0 && b % 8 === 0) {
-        log(`replication ${rep + 1}/${p.replications}: batch ${b}/${batches}`);
+    // Generations in order: (batch b, repeat r). Each one's rollout is queued, then the host
+    // embeds what does not need it (the previous generation's motions, the batch's texts and real
+    // motions, the next batch's text features) while a GPU runs it, and only then reads it back
+    // (on Deno, starting a read-back waits for the GPU: nothing else to run then); the next
+    // rollout is queued right after. The same calls with the same inputs as one generation at a
+    // time, so the same results; the loader is drawn in batch order.
+    const jobs = Array.from({ length: batches }, (_, b) => {
+      const slot = mmSlot.get(b);
+      return Array.from({ length: slot === undefined ? 1 : repeats }, (_, r) => ({ b, r, slot }));
+    }).flat();
+    const loaded: { batch: Batch; T: number; feats: Promise<Float32Array> }[] = [];
+    const load = (b: number) => {
+      while (loaded.length <= b) {
+        const batch = o.dataset.nextBatch(B);
+        const feats = encodeFeatures(o.featurizer, batch.captions, o.model.textDim);
+        feats.catch(() => {}); // a failure is thrown where it is awaited
+        loaded.push({ batch, T: batch.shape[1], feats });
       }
-      const batch = o.dataset.nextBatch(B);
-      const [, T] = batch.shape;
-      const real = inverseNormalise(batch.motions, o.dataset.mean, o.dataset.std); // (B, T, F)
-      texts.push(checkEncoded(await embedBatchTexts(o.evaluator, batch), B, D, "text"));
-      reals.push(checkEncoded(
-        await o.evaluator.encodeMotions(real, batch.lengths, B, T),
+      return loaded[b];
+    };
+    let pending: { job: (typeof jobs)[number]; motions: Promise<Float32Array> } | null = null;
+    const finish = async ({ job, motions }: NonNullable<typeof pending>) => {
+      const { batch, T } = loaded[job.b];
+      const emb = checkEncoded(
+        await o.evaluator.encodeMotions(await motions, batch.lengths, B, T),
         B,
         D,
-        "real motion",
-      ));
-      const slot = mmSlot.get(b);
-      for (let r = 0; r < (slot === undefined ? 1 : repeats); r++) {
-        const gen = await generateMotions(o.model, o.featurizer, batch.captions, batch.lengths, T, {
-          plan,
-          guidance: o.guidance,
-          seed: o.seed,
-          stream: noiseStream(rep, b, r),
-          mean: o.dataset.mean,
-          std: o.dataset.std,
-        }); // (B, T, F)
-        const emb = checkEncoded(
-          await o.evaluator.encodeMotions(gen, batch.lengths, B, T),
-          B,
-          D,
-          "generated motion",
-        ); // (B, D)
-        if (r === 0) gens.push(emb);
-        if (slot !== undefined) {
-          for (let i = 0; i < B; i++) {
-            mmData.set(emb.subarray(i * D, (i + 1) * D), (((slot * B) + i) * repeats + r) * D);
-          }
+        "generated motion",
+      ); // (B, D)
+      if (job.r === 0) gens.push(emb);
+      if (job.slot !== undefined) {
+        for (let i = 0; i < B; i++) {
+          mmData.set(
+            emb.subarray(i * D, (i + 1) * D),
+            (((job.slot * B) + i) * repeats + job.r) * D,
+          );
         }
       }
+    };
+    for (const [j, job] of jobs.entries()) {
+      const { b, r } = job;
+      if (b > 0 && b % 8 === 0 && r === 0) {
+        log(`replication ${rep + 1}/${p.replications}: batch ${b}/${batches}`);
+      }
+      const { batch, T, feats } = load(b);
+      const queued = queueMotions(o.model, await feats, batch.lengths, T, {
+        plan,
+        guidance: o.guidance,
+        seed: o.seed,
+        stream: noiseStream(rep, b, r),
+        mean: o.dataset.mean,
+        std: o.dataset.std,
+      });
+      if (pending !== null) await finish(pending);
+      if (r === 0) {
+        const real = inverseNormalise(batch.motions, o.dataset.mean, o.dataset.std); // (B, T, F)
+        texts.push(checkEncoded(await embedBatchTexts(o.evaluator, batch), B, D, "text"));
+        reals.push(checkEncoded(
+          await o.evaluator.encodeMotions(real, batch.lengths, B, T),
+          B,
+          D,
+          "real motion",
+        ));
+      }
+      if (j + 1 < jobs.length) await load(jobs[j + 1].b).feats;
+      pending = { job, motions: queued.read() };
+      pending.motions.catch(() => {}); // a failure is thrown where it is awaited
     }
+    if (pending !== null) await finish(pending);
     const text = stackEmbeddings(texts, D, "text embeddings");
     const real = stackEmbeddings(reals, D, "real motion embeddings");
     const gen = stackEmbeddings(gens, D, "generated motion embeddings");

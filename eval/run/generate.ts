@@ -50,32 +50,60 @@ export async function generateMotions(
   T: number,
   opts: GenerateOptions,
 ): Promise<Float32Array> {
-  const B = texts.length, F = model.nfeats, D = model.textDim;
-  if (lengths.length !== B) {
-    throw new RangeError(`Cannot generate motions: ${B} texts but ${lengths.length} lengths`);
-  }
-  for (const len of lengths) {
-    if (!Number.isInteger(len) || len < 1 || len > T) {
-      throw new RangeError(`Cannot generate motions: length ${len} is not in [1, ${T}]`);
-    }
-  }
-  if (featurizer.dim !== D) {
+  checkGeneration(model, texts.length, lengths, T, opts);
+  const feats = await encodeFeatures(featurizer, texts, model.textDim); // (B, D)
+  return await queueMotions(model, feats, lengths, T, opts).read();
+}
+
+/** The text features (B, D) of `texts`, checked: `dim` per text. */
+export async function encodeFeatures(
+  featurizer: Featurizer,
+  texts: readonly string[],
+  dim: number,
+): Promise<Float32Array> {
+  if (featurizer.dim !== dim) {
     throw new RangeError(
       `Cannot generate motions: text featurizer "${featurizer.name}" gives ${featurizer.dim} ` +
-        `features, the model expects ${D}`,
-    );
-  }
-  if (opts.mean.length !== F || opts.std.length !== F) {
-    throw new RangeError(
-      `Cannot generate motions: dataset statistics have ${opts.mean.length} features, ` +
-        `the model ${F}`,
+        `features, the model expects ${dim}`,
     );
   }
   const feats = await featurizer.encode([...texts]); // (B, D)
-  if (feats.length !== B * D) {
+  if (feats.length !== texts.length * dim) {
     throw new RangeError(
       `Cannot generate motions: text featurizer "${featurizer.name}" returned ${feats.length} ` +
-        `values for ${B} texts of ${D}`,
+        `values for ${texts.length} texts of ${dim}`,
+    );
+  }
+  return feats;
+}
+
+/** A generation whose rollout is queued on the model's backend. */
+export interface QueuedMotions {
+  /**
+   * Reads the motions back (raw features (B, T, F), zero at and after each length) and frees
+   * the rollout; call once. On Deno the read-back's start waits for the GPU to finish the
+   * rollout, so a caller with host work that does not need the motions does it first.
+   */
+  read(): Promise<Float32Array>;
+}
+
+/**
+ * `generateMotions` from ready text features (B, D): queues the rollout and returns at once, so
+ * that the host can work (embed other motions, compute the next texts' features) while a GPU
+ * runs it.
+ */
+export function queueMotions(
+  model: Denoiser,
+  feats: Float32Array, // (B, D)
+  lengths: Int32Array, // (B)
+  T: number,
+  opts: GenerateOptions,
+): QueuedMotions {
+  const B = lengths.length, F = model.nfeats, D = model.textDim;
+  checkGeneration(model, B, lengths, T, opts);
+  if (feats.length !== B * D) {
+    throw new RangeError(
+      `Cannot generate motions: ${feats.length} text feature values for ${B} texts of ${D}`,
     );
   }
   const be: Backend = model.backend;
@@ -87,15 +115,48 @@ export async function generateMotions(
     stream: opts.stream,
     record: false,
   });
-  const x0 = await be.read(r.x0); // (B, T, F) normalised
-  freeRollout(be, r);
-  be.free(text);
-  const out = new Float32Array(B * T * F); // (B, T, F) raw
-  for (let b = 0; b < B; b++) {
-    for (let t = 0; t < lengths[b]; t++) {
-      const o = (b * T + t) * F;
-      for (let f = 0; f < F; f++) out[o + f] = x0[o + f] * opts.std[f] + opts.mean[f];
+  let reading: Promise<Float32Array> | null = null;
+  const read = async () => {
+    let x0: Float32Array; // (B, T, F) normalised
+    try {
+      x0 = await be.read(r.x0);
+    } finally {
+      freeRollout(be, r);
+      be.free(text);
+    }
+    const out = new Float32Array(B * T * F); // (B, T, F) raw
+    for (let b = 0; b < B; b++) {
+      for (let t = 0; t < lengths[b]; t++) {
+        const o = (b * T + t) * F;
+        for (let f = 0; f < F; f++) out[o + f] = x0[o + f] * opts.std[f] + opts.mean[f];
+      }
+    }
+    return out;
+  };
+  return { read: () => reading ??= read() };
+}
+
+/** The checks every generation makes before it queues anything. */
+function checkGeneration(
+  model: Denoiser,
+  B: number,
+  lengths: Int32Array,
+  T: number,
+  opts: GenerateOptions,
+): void {
+  const F = model.nfeats;
+  if (lengths.length !== B) {
+    throw new RangeError(`Cannot generate motions: ${B} texts but ${lengths.length} lengths`);
+  }
+  for (const len of lengths) {
+    if (!Number.isInteger(len) || len < 1 || len > T) {
+      throw new RangeError(`Cannot generate motions: length ${len} is not in [1, ${T}]`);
     }
   }
-  return out;
+  if (opts.mean.length !== F || opts.std.length !== F) {
+    throw new RangeError(
+      `Cannot generate motions: dataset statistics have ${opts.mean.length} features, ` +
+        `the model ${F}`,
+    );
+  }
 }

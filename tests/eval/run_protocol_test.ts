@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { ddpmPlan } from "../../diffusion/plan.ts";
 import { cosineTables } from "../../diffusion/schedule.ts";
 import { evaluateModel } from "../../eval/run/evaluate_model.ts";
+import { generateMotions } from "../../eval/run/generate.ts";
+import { noiseStream } from "../../eval/run/_streams.ts";
 import { evaluationJson } from "../../eval/run/result_json.ts";
 import { METRIC_COLUMNS } from "../../eval/summary.ts";
 import { embeddings } from "../../eval/embeddings.ts";
@@ -80,6 +82,36 @@ Deno.test("evaluateModel() ground-truth row: FID ~0 and R-precision of the real 
   const gt = first.replications[0].groundTruth;
   assert.deepEqual(gt.rPrecision, rPrecision(t, m, 3, 4).rates);
   assertClose([gt.matchingScore], [matchingScore(t, m)], 1e-12, 0, "GT MM-Dist");
+});
+
+Deno.test("evaluateModel() model row: the overlapped generations equal one-at-a-time ones", async () => {
+  // Replication 0 again, each batch generated alone (`generateMotions`) with its noise stream.
+  const ds = await testSplit(root), model = tinyMdm();
+  const texts: string[] = [], gen: Float32Array[] = [], lengths: number[] = [];
+  let T = 0;
+  for (let b = 0; b < 3; b++) {
+    const batch = ds.nextBatch(4);
+    T = batch.shape[1];
+    texts.push(...batch.captions);
+    lengths.push(...batch.lengths);
+    gen.push(
+      await generateMotions(model, standInFeaturizer, batch.captions, batch.lengths, T, {
+        plan,
+        guidance: 2.5,
+        seed: 11,
+        stream: noiseStream(0, b, 0),
+        mean: ds.mean,
+        std: ds.std,
+      }),
+    );
+  }
+  const raw = new Float32Array(gen.reduce((n, r) => n + r.length, 0));
+  gen.reduce((at, r) => (raw.set(r, at), at + r.length), 0);
+  const t = embeddings(await standInEvaluator.encodeTexts(texts), 12, 8);
+  const m = embeddings(await standInEvaluator.encodeMotions(raw, lengths, 12, T), 12, 8);
+  const got = first.replications[0].model;
+  assert.deepEqual(got.rPrecision, rPrecision(t, m, 3, 4).rates);
+  assert.equal(got.matchingScore, matchingScore(t, m));
 });
 
 Deno.test("evaluateModel() is deterministic: the same seed gives the same JSON", async () => {
