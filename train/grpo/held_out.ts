@@ -22,7 +22,7 @@ import type { SamplingPlan } from "../../diffusion/plan.ts";
 import { freeRollout, rollout } from "../../diffusion/sampler.ts";
 import type { TextFeaturizer } from "../../rewards/encoder.ts";
 import { type PromptBatch, PromptSampler, type PromptSamplerOptions } from "./prompts.ts";
-import type { RewardFn } from "./rewards.ts";
+import type { RewardFn, StepRewards } from "./rewards.ts";
 import { rolloutFrames } from "./grpo_step.ts";
 
 /** Noise and prompt stream of the held-out evaluation (distinct from every training stream). */
@@ -80,26 +80,52 @@ export async function heldOutReward(ctx: HeldOutContext, set: HeldOutSet): Promi
   const { be, policy } = ctx;
   const perPrompt = new Float64Array(set.count);
   let at = 0;
-  for (const [c, batch] of set.chunks.entries()) {
-    const N = batch.texts.length, T = rolloutFrames(ctx.frames, batch.lengths);
-    set.features ??= [];
-    set.features[c] ??= await ctx.featurizer.encode(batch.texts);
-    const text = be.tensor([N, policy.textDim], set.features[c]); // (N, D)
-    // Each chunk has its own stream, so a chunk's noise does not depend on the chunk size.
-    const r = rollout(policy, text, batch.lengths, N, T, {
-      plan: ctx.plan,
-      guidance: ctx.guidance,
-      seed: ctx.seed,
-      stream: (HELD_OUT_STREAM + 1 + c) >>> 0,
-      record: false,
-    });
+  // Chunk c + 1's rollout is queued before chunk c's rewards are awaited: their read-back was
+  // started (on Deno that start waits for the GPU) and the host scores them while the GPU runs
+  // the next rollout. The same calls in the same order: the same rewards.
+  let scoring: { rewards: Promise<StepRewards>; N: number; free: () => void } | null = null;
+  const collect = async (s: NonNullable<typeof scoring>) => {
     try {
-      const rewards = await ctx.reward(r.x0, batch, T);
-      for (let i = 0; i < N; i++) perPrompt[at++] = rewards.total.total[i];
+      const rewards = await s.rewards;
+      for (let i = 0; i < s.N; i++) perPrompt[at++] = rewards.total.total[i];
     } finally {
-      freeRollout(be, r);
-      be.free(text);
+      s.free();
     }
+  };
+  try {
+    for (const [c, batch] of set.chunks.entries()) {
+      const N = batch.texts.length, T = rolloutFrames(ctx.frames, batch.lengths);
+      set.features ??= [];
+      set.features[c] ??= await ctx.featurizer.encode(batch.texts);
+      const text = be.tensor([N, policy.textDim], set.features[c]); // (N, D)
+      // Each chunk has its own stream, so a chunk's noise does not depend on the chunk size.
+      const r = rollout(policy, text, batch.lengths, N, T, {
+        plan: ctx.plan,
+        guidance: ctx.guidance,
+        seed: ctx.seed,
+        stream: (HELD_OUT_STREAM + 1 + c) >>> 0,
+        record: false,
+      });
+      const free = () => {
+        freeRollout(be, r);
+        be.free(text);
+      };
+      if (scoring !== null) {
+        const previous = scoring;
+        scoring = null;
+        await collect(previous);
+      }
+      const rewards = ctx.reward(r.x0, batch, T);
+      rewards.catch(() => {}); // a failure is thrown where it is awaited
+      scoring = { rewards, N, free };
+    }
+    if (scoring !== null) {
+      const last = scoring;
+      scoring = null;
+      await collect(last);
+    }
+  } finally {
+    scoring?.free();
   }
   return summarize(perPrompt);
 }
