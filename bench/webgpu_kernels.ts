@@ -12,6 +12,13 @@
 import type { GemmOptions, Tensor } from "../kernels/backend.ts";
 import { createWebGpuBackend, type WebGpuBackend } from "../kernels/webgpu_backend.ts";
 import { resolveGemm } from "../kernels/gemm/cpu.ts";
+import { maskedSoftmaxKernel } from "../kernels/attention/wgsl.ts";
+import { layernormForwardKernel } from "../kernels/layernorm/wgsl.ts";
+import {
+  columnAccumulateKernel,
+  columnChunks,
+  columnPartialKernel,
+} from "../kernels/linear/wgsl.ts";
 import {
   chooseSplit,
   chooseTile,
@@ -156,6 +163,58 @@ await time(
   "layernormBackward",
   0,
   () => be.layernormBackward(dx, lw, lb, y, x, lw, mean, rstd, R, C),
+);
+// This version's row and bias-gradient kernels against the ones they replaced (not yet timed on
+// a GPU when they were made the default):
+const buf = (t: Tensor) => be.bufferOf(t);
+await time(
+  be,
+  "layernormForward, three passes (before)",
+  0,
+  () =>
+    be.dispatch(
+      layernormForwardKernel(
+        buf(y),
+        buf(mean),
+        buf(rstd),
+        buf(x),
+        buf(lw),
+        buf(lb),
+        R,
+        C,
+        1e-5,
+        false,
+      ),
+    ),
+);
+await time(
+  be,
+  "masked softmax held (default)",
+  0,
+  () => be.dispatch(maskedSoftmaxKernel(buf(att), buf(tiny), false, B, NH, T, true)),
+);
+await time(
+  be,
+  "masked softmax, three passes (before)",
+  0,
+  () => be.dispatch(maskedSoftmaxKernel(buf(att), buf(tiny), false, B, NH, T, false)),
+);
+await time(
+  be,
+  "dW + db linear1, db in the product (default)",
+  2 * R * FF * C,
+  () => be.linearBackward(null, dW1, db1, h, x, w1, R, C, FF),
+);
+await time(
+  be,
+  "dW + db linear1, db by column sums (before)",
+  2 * R * FF * C,
+  () => {
+    be.gemm(dW1, h, x, FF, C, R, { transA: true, beta: 1 });
+    const chunks = columnChunks(R), part = be.runtime.temp(chunks * FF * 4);
+    be.dispatch(columnPartialKernel(part, buf(h), R, FF));
+    be.dispatch(columnAccumulateKernel(buf(db1), part, chunks, FF));
+  },
 );
 await time(be, "geluForward (R x FF)", 0, () => be.geluForward(h, h, R * FF));
 await time(be, "axpby (R x C)", 0, () => be.axpby(y, x, 1, dx, 1, R * C));

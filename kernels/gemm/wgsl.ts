@@ -317,28 +317,33 @@ function gemmSource(
   const arithmetic = t.unroll
     ? [...Array(t.bk).keys()].map((k) => `    {\n${step(k, "      ")}\n    }`).join("\n")
     : `    for (var k = 0u; k < ${t.bk}u; k++) {\n${step(null, "      ")}\n    }`;
-  // Row sums of op(A) (transA: A's units are 4 rows of op(A) at one k, `panel`): each thread
-  // adds up the units it stages, one accumulator per unit, every panel once (where it is stored).
+  // Row sums of op(A) (transA: A's units are 4 rows of op(A) at one k, `panel`), in the first
+  // column of workgroups only (a uniform branch): each thread adds up the units it stages, one
+  // accumulator per unit, every panel once (where it is stored).
   const { units, groups } = panelShape("A", t), nThreads = threadsOf(t);
   const qs = [...Array(units).keys()];
   const sumDecl = rowSums ? qs.map((q) => `  var bs${q} = vec4<f32>(0.0);`).join("\n") : "";
-  const sumAdd = rowSums ? "\n    " + qs.map((q) => `bs${q} += ra${q};`).join(" ") : "";
-  // then the units' sums meet in workgroup memory (unit u at As[u]: k * groups + g), and the
-  // first column of workgroups adds each row group's over k in order
+  const sumAdd = rowSums
+    ? `\n    if (wg.x == 0u) { ${qs.map((q) => `bs${q} += ra${q};`).join(" ")} }`
+    : "";
+  // then the units' sums meet in workgroup memory (unit u at As[u]: k * groups + g), and each
+  // row group's are added over k in order
   const sumWrite = !rowSums ? "" : `
-  workgroupBarrier();
-${qs.map((q) => `  As[li + ${nThreads * q}u] = bs${q};`).join("\n")}
-  workgroupBarrier();
-  if (wg.x == 0u && li < ${groups}u) {
-    var s = vec4<f32>(0.0);
-    for (var k = 0u; k < ${t.bk}u; k++) { s += As[k * ${groups}u + li]; }
-    for (var c = 0u; c < 4u; c++) {
-      let i = row0 + 4u * li + c;
-      if (i < p.M) {
-        if (p.splits > 1u) {
-          row_sums[slice * p.M + i] = s[c]; // this slice's, summed by the split reduction
-        } else {
-          row_sums[i] = row_sums[i] + s[c]; // a bias gradient accumulates
+  if (wg.x == 0u) {
+    workgroupBarrier();
+${qs.map((q) => `    As[li + ${nThreads * q}u] = bs${q};`).join("\n")}
+    workgroupBarrier();
+    if (li < ${groups}u) {
+      var s = vec4<f32>(0.0);
+      for (var k = 0u; k < ${t.bk}u; k++) { s += As[k * ${groups}u + li]; }
+      for (var c = 0u; c < 4u; c++) {
+        let i = row0 + 4u * li + c;
+        if (i < p.M) {
+          if (p.splits > 1u) {
+            row_sums[slice * p.M + i] = s[c]; // this slice's, summed by the split reduction
+          } else {
+            row_sums[i] = row_sums[i] + s[c]; // a bias gradient accumulates
+          }
         }
       }
     }
