@@ -37,7 +37,7 @@ import {
   type Summary,
 } from "../summary.ts";
 import type { TableRow } from "../format_table.ts";
-import { type Featurizer, generateMotions } from "./generate.ts";
+import { encodeFeatures, type Featurizer, queueMotions } from "./generate.ts";
 import { defaultEvalPlan } from "./evaluate_model.ts";
 import { checkEncoded, hostRng, replicationMetrics, stackEmbeddings } from "./_metrics.ts";
 import { HOST_STREAM, hostStream, noiseStream } from "./_streams.ts";
@@ -148,12 +148,44 @@ export async function evaluateComposite(
       genSeg: [] as Float32Array[],
     };
     const ks: number[] = []; // K of every sample, in order
-    for (let b = 0; b < batches; b++) {
+    // As in evaluate_model.ts: each batch's rollout is queued, the host embeds what does not
+    // need it (the previous batch's generated motions and segments, this batch's texts, real
+    // motions and segments, the next batch's text features) while a GPU runs it, and only then
+    // reads it back. The same calls with the same inputs: the same results.
+    const prepare = (b: number) => {
       const batch = order.slice(b * B, (b + 1) * B).map((i) => o.samples[i]);
-      const lengths = Int32Array.from(batch, (s) => s.totalLength);
+      const joined = batch.map((s) => joinSubTexts(s.texts));
+      const feats = encodeFeatures(o.featurizer, joined, o.model.textDim);
+      feats.catch(() => {}); // a failure is thrown where it is awaited
+      return { batch, joined, lengths: Int32Array.from(batch, (s) => s.totalLength), feats };
+    };
+    type Prepared = ReturnType<typeof prepare>;
+    const finish = async (done: { p: Prepared; motions: Promise<Float32Array> }) => {
+      const gen = await done.motions; // (B, T, F)
+      parts.gen.push(checkEncoded(
+        await o.evaluator.encodeMotions(gen, done.p.lengths, B, T),
+        B,
+        D,
+        "generated motion",
+      ));
+      parts.genSeg.push(await embedSegments(o.evaluator, done.p.batch, gen, T, F));
+    };
+    let next = batches > 0 ? prepare(0) : null;
+    let pending: { p: Prepared; motions: Promise<Float32Array> } | null = null;
+    for (let b = 0; b < batches; b++) {
+      const now = next!;
+      const { batch, lengths, joined } = now;
+      const queued = queueMotions(o.model, await now.feats, lengths, T, {
+        plan,
+        guidance: o.guidance,
+        seed: o.seed,
+        stream: noiseStream(rep, b, 0),
+        mean: o.mean,
+        std: o.std,
+      });
+      if (pending !== null) await finish(pending);
       const real = new Float32Array(B * T * F); // (B, T, F) raw
       batch.forEach((s, i) => real.set(s.motion.subarray(0, s.totalLength * F), i * T * F));
-      const joined = batch.map((s) => joinSubTexts(s.texts));
       parts.text.push(checkEncoded(await o.evaluator.encodeTexts(joined), B, D, "text"));
       parts.real.push(checkEncoded(
         await o.evaluator.encodeMotions(real, lengths, B, T),
@@ -161,28 +193,18 @@ export async function evaluateComposite(
         D,
         "real motion",
       ));
-      const gen = await generateMotions(o.model, o.featurizer, joined, lengths, T, {
-        plan,
-        guidance: o.guidance,
-        seed: o.seed,
-        stream: noiseStream(rep, b, 0),
-        mean: o.mean,
-        std: o.std,
-      }); // (B, T, F)
-      parts.gen.push(checkEncoded(
-        await o.evaluator.encodeMotions(gen, lengths, B, T),
-        B,
-        D,
-        "generated motion",
-      ));
       const subTexts = batch.flatMap((s) => s.texts);
       parts.subText.push(
         checkEncoded(await o.evaluator.encodeTexts(subTexts), subTexts.length, D, "sub-text"),
       );
       parts.realSeg.push(await embedSegments(o.evaluator, batch, real, T, F));
-      parts.genSeg.push(await embedSegments(o.evaluator, batch, gen, T, F));
       for (const s of batch) ks.push(s.lengths.length);
+      next = b + 1 < batches ? prepare(b + 1) : null;
+      if (next !== null) await next.feats;
+      pending = { p: now, motions: queued.read() };
+      pending.motions.catch(() => {}); // a failure is thrown where it is awaited
     }
+    if (pending !== null) await finish(pending);
     const text = stackEmbeddings(parts.text, D, "text embeddings");
     const real = stackEmbeddings(parts.real, D, "real motion embeddings");
     const gen = stackEmbeddings(parts.gen, D, "generated motion embeddings");
