@@ -17,8 +17,9 @@ cuda; float32, TF32 off):
 Usage: python3 bench/_torch_grpo.py THREADS CASE_JSON
 CASE_JSON: {"nfeats", "latent", "layers", "ff", "heads", "text_dim", "mask_frames", "B", "G",
 "T", "steps", "trained" (null = every stochastic step), "reps", "guidance", "clip_eps",
-"kl_beta", "lr", "max_grad_norm", "transition_batch" (optional, default 1)}. Prints {"torch", "ms" (minimum over reps after one warm-up
-step), "trained", "peak_bytes", "peak_kind"}: on cuda torch.cuda.max_memory_allocated() over the
+"kl_beta", "lr", "max_grad_norm", "transition_batch" (optional, default 1), "run_steps" (optional, default 0)}. Prints
+{"torch", "ms" (minimum over reps after one warm-up step), "run_ms" (per step over run_steps
+consecutive steps, null without them), "trained", "peak_bytes", "peak_kind"}: on cuda torch.cuda.max_memory_allocated() over the
 whole run, on cpu the process's own peak resident set (VmHWM).
 """
 
@@ -162,11 +163,29 @@ def main():
         t0 = now(DEVICE)
         _, K = st.step(g)
         best = min(best, now(DEVICE) - t0)
+    # consecutive steps, as a training loop runs them (each ends with its loss read back)
+    runs, run = c.get("run_steps", 0), None
+    if runs > 0:
+        t0 = now(DEVICE)
+        for _ in range(runs):
+            st.step(g)
+        run = (now(DEVICE) - t0) / runs
     if DEVICE.type == "cuda":
         peak, kind = torch.cuda.max_memory_allocated(DEVICE), "torch.cuda.max_memory_allocated"
     else:
         peak, kind = process_peak_bytes()
-    print(json.dumps({"torch": describe(DEVICE), "ms": best * 1e3, "trained": K, "peak_bytes": peak, "peak_kind": kind}))
+    print(
+        json.dumps(
+            {
+                "torch": describe(DEVICE),
+                "ms": best * 1e3,
+                "run_ms": None if run is None else run * 1e3,
+                "trained": K,
+                "peak_bytes": peak,
+                "peak_kind": kind,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":
