@@ -26,7 +26,9 @@
  *    fine-tuning the rollout keeps its forwards (`KEPT_FORWARD_BYTES`) and the update
  *    differentiates those instead of running the policy again (bit for bit the same).
  * 4. Gradient-norm clipping (`maxGradNorm`, default 1.0; `grad_norm` logs the norm before it)
- *    and one AdamW update (weight decay 0: the KL term already anchors the policy).
+ *    and one AdamW update (weight decay 0: the KL term already anchors the policy). The clip's
+ *    factor is computed on the engine and applied by AdamW, so the update is queued behind the
+ *    backward and the step reads back once after it (statistics and the norm's sums together).
  * @module
  */
 import type { Backend, Tensor } from "../../kernels/backend.ts";
