@@ -68,12 +68,19 @@ export interface GemmTile {
   prefetch?: boolean;
   /** Threads per workgroup: 16x16 (default) or 16x8 (twice the rows per thread). */
   threads?: 128 | 256;
+  /**
+   * Two stages of workgroup memory: the next panel is loaded into registers during the current
+   * panel's arithmetic and stored to the other stage after it, with one barrier per panel
+   * instead of two. Twice the workgroup memory.
+   */
+  stages?: 1 | 2;
 }
 
 /** A short name: "128x64", "64x64x32w" (32-deep panels, vec4 loads). */
 export function tileName(t: GemmTile): string {
   return `${t.tm}x${t.tn}` + (t.bk === 16 ? "" : `x${t.bk}`) + (t.wide ? "w" : "") +
-    (t.unroll ? "u" : "") + (t.prefetch ? "p" : "") + (t.threads === 128 ? "t128" : "");
+    (t.unroll ? "u" : "") + (t.prefetch ? "p" : "") + (t.stages === 2 ? "d" : "") +
+    (t.threads === 128 ? "t128" : "");
 }
 
 /** The tiles `chooseTile` picks (`u`: k loop written out, `w`: vec4 loads, `p`: prefetch). */
@@ -99,6 +106,10 @@ export const GEMM_TILES: readonly GemmTile[] = [
   TILE_128X64_WUP,
   { ...TILE_64X128_WU, threads: 128 },
   { ...TILE_64X128_WU, threads: 128, prefetch: true },
+  // double-buffered workgroup memory, one barrier per panel (not yet timed on a GPU)
+  { ...TILE_64X128_WU, stages: 2 },
+  { ...TILE_128X64_WU, stages: 2 },
+  { ...TILE_64X64_WU, stages: 2 },
 ];
 
 /**
@@ -180,9 +191,9 @@ function panel(side: "A" | "B", trans: boolean, t: GemmTile) {
   const unit = alongK
     ? `let k = u % ${t.bk}u; let g = u / ${t.bk}u;`
     : `let g = u % ${groups}u; let k = u / ${groups}u;`;
-  const [reg, mat, base, ld, lim, first, store] = side === "A"
-    ? ["ra", "a", "baseA", "p.lda", "p.M", "row0", "As[k * SA + g]"]
-    : ["rb", "b", "baseB", "p.ldb", "p.N", "col0", "Bs[k * SB + g]"];
+  const [reg, mat, base, ld, lim, first, staged, stride] = side === "A"
+    ? ["ra", "a", "baseA", "p.lda", "p.M", "row0", "As", "SA"]
+    : ["rb", "b", "baseB", "p.ldb", "p.N", "col0", "Bs", "SB"];
   // element r of the unit: row/column x + r at depth kk of the stored matrix
   const stored = side === "A" ? trans : !trans; // stored (K, width): contiguous along width
   const at = (r: number) =>
@@ -201,8 +212,10 @@ ${LANE.map((c, r) => `        if (x + ${r}u < ${lim}) { v.${c} = ${mat}[${at(r)}
       }
       ${reg}${q} = v;
     }`).join(""),
-    store: qs.map((q) => `
-    { let u = li + ${n * q}u; ${unit} ${store} = ${reg}${q}; }`).join(""),
+    store: (stage: string) =>
+      qs.map((q) => `
+    { let u = li + ${n * q}u; ${unit} ${staged}[${stage}k * ${stride} + g] = ${reg}${q}; }`)
+        .join(""),
   };
 }
 
@@ -240,9 +253,9 @@ ${
       }
       ${reg}${q} = v;
     }`;
-  const acrossStore = (q: number) => `
+  const acrossStore = (q: number, stage: string) => `
     { let u = li + ${n * q}u; let g = u % ${groups}u; let k = u / ${groups}u;
-      ${staged}[k * ${stride} + g] = ${reg}${q}; }`;
+      ${staged}[${stage}k * ${stride} + g] = ${reg}${q}; }`;
   // stored (width, K): unit = 4 consecutive k of one row/column x
   const kq = t.bk / 4;
   const alongLoad = (k0: string, q: number) => `
@@ -264,18 +277,19 @@ ${
       }
       ${reg}${q} = v;
     }`;
-  const alongStore = (q: number) => `
+  const alongStore = (q: number, stage: string) => `
     { let u = li + ${n * q}u; let kq = u % ${kq}u; let w = u / ${kq}u;
 ${
     LANE.map((c, r) =>
-      `      ${staged}[(4u * kq + ${r}u) * ${stride} + w / 4u][w % 4u] = ${reg}${q}.${c};`
+      `      ${staged}[${stage}(4u * kq + ${r}u) * ${stride} + w / 4u][w % 4u] = ${reg}${q}.${c};`
     ).join("\n")
   }
     }`;
   return {
     decl: qs.map((q) => `  var ${reg}${q} = vec4<f32>(0.0);`).join("\n"),
     load: (k0: string) => qs.map((q) => stored ? acrossLoad(k0, q) : alongLoad(k0, q)).join(""),
-    store: qs.map((q) => stored ? acrossStore(q) : alongStore(q)).join(""),
+    store: (stage: string) =>
+      qs.map((q) => stored ? acrossStore(q, stage) : alongStore(q, stage)).join(""),
   };
 }
 
@@ -302,12 +316,16 @@ function gemmSource(
   const acc = (r: number, j: number) => `acc${r}_${j}`;
   const decl = rows.flatMap((r) => cols.map((j) => `  var ${acc(r, j)} = vec4<f32>(0.0);`));
   // one k of the panel: k a loop variable, or a number where the loop is written out
+  // the stage the arithmetic reads (two stages: `srA`/`srB`, set per panel)
+  const [readA, readB] = t.stages === 2 ? ["srA + ", "srB + "] : ["", ""];
   const step = (k: number | null, pad: string) => {
     const at = (stride: string, offset: number) =>
       k === null ? `k * ${stride} + ${offset}u` : `${k}u * ${stride} + ${offset}u`;
     return [
-      ...[...Array(ra).keys()].map((i) => `${pad}let a${i} = As[${at("SA", TY * i)} + ty];`),
-      ...cols.map((j) => `${pad}let b${j} = Bs[${at("SB", 16 * j)} + tx];`),
+      ...[...Array(ra).keys()].map((i) =>
+        `${pad}let a${i} = As[${readA}${at("SA", TY * i)} + ty];`
+      ),
+      ...cols.map((j) => `${pad}let b${j} = Bs[${readB}${at("SB", 16 * j)} + tx];`),
       ...rows.flatMap((r) =>
         cols.map((j) => `${pad}${acc(r, j)} += a${r >> 2}.${LANE[r & 3]} * b${j};`)
       ),
@@ -350,17 +368,38 @@ ${qs.map((q) => `    As[li + ${nThreads * q}u] = bs${q};`).join("\n")}
   }`;
   // Without prefetch: load, store, barrier, arithmetic, barrier per panel. With it, the loads of
   // panel k0 + bk are in flight during panel k0's arithmetic (elements past kEnd load as 0).
-  const mainLoop = t.prefetch
+  // With two stages, the next panel is loaded before the arithmetic and stored to the other
+  // stage after it: the stage being written was last read before the previous barrier.
+  const mainLoop = t.stages === 2
+    ? `${pa.load("kBegin")}${pb.load("kBegin")}${pa.store("")}${pb.store("")}${sumAdd}
+  workgroupBarrier();
+  var stage = 0u;
+  for (var k0 = kBegin; k0 < kEnd; k0 += ${t.bk}u) {
+    let k1 = k0 + ${t.bk}u;
+    let more = k1 < kEnd; // uniform
+    if (more) {${pa.load("k1")}${pb.load("k1")}
+    }
+    let srA = stage * STAGE_A;
+    let srB = stage * STAGE_B;
+${arithmetic}
+    if (more) {
+      let swA = STAGE_A - srA;
+      let swB = STAGE_B - srB;${pa.store("swA + ")}${pb.store("swB + ")}${sumAdd}
+    }
+    workgroupBarrier();
+    stage = 1u - stage;
+  }`
+    : t.prefetch
     ? `${pa.load("kBegin")}${pb.load("kBegin")}
-  for (var k0 = kBegin; k0 < kEnd; k0 += ${t.bk}u) {${pa.store}${pb.store}${sumAdd}
+  for (var k0 = kBegin; k0 < kEnd; k0 += ${t.bk}u) {${pa.store("")}${pb.store("")}${sumAdd}
     workgroupBarrier();
     let k1 = k0 + ${t.bk}u;${pa.load("k1")}${pb.load("k1")}
 ${arithmetic}
     workgroupBarrier();
   }`
-    : `  for (var k0 = kBegin; k0 < kEnd; k0 += ${t.bk}u) {${pa.load("k0")}${
-      pb.load("k0")
-    }${pa.store}${pb.store}${sumAdd}
+    : `  for (var k0 = kBegin; k0 < kEnd; k0 += ${t.bk}u) {${pa.load("k0")}${pb.load("k0")}${
+      pa.store("")
+    }${pb.store("")}${sumAdd}
     workgroupBarrier();
 ${arithmetic}
     workgroupBarrier();
@@ -374,8 +413,10 @@ ${arithmetic}
   return `
 const SA = ${t.tm / 4 + 1}u; // vec4 per staged row of A (tm/4 + 1 padding)
 const SB = ${t.tn / 4 + 1}u;
-var<workgroup> As: array<vec4<f32>, ${(t.tm / 4 + 1) * t.bk}>; // (bk, SA)
-var<workgroup> Bs: array<vec4<f32>, ${(t.tn / 4 + 1) * t.bk}>; // (bk, SB)
+const STAGE_A = ${(t.tm / 4 + 1) * t.bk}u; // vec4 of one stage of A: (bk, SA)
+const STAGE_B = ${(t.tn / 4 + 1) * t.bk}u;
+var<workgroup> As: array<vec4<f32>, ${(t.stages ?? 1) * (t.tm / 4 + 1) * t.bk}>; // (stages, bk, SA)
+var<workgroup> Bs: array<vec4<f32>, ${(t.stages ?? 1) * (t.tn / 4 + 1) * t.bk}>; // (stages, bk, SB)
 
 @compute @workgroup_size(16, ${TY})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u,
