@@ -3,6 +3,7 @@ import { ddpmPlan } from "../../diffusion/plan.ts";
 import { cosineTables } from "../../diffusion/schedule.ts";
 import { evaluateModel } from "../../eval/run/evaluate_model.ts";
 import { generateMotions } from "../../eval/run/generate.ts";
+import type { Batch } from "../../datasets/humanml/batch.ts";
 import { noiseStream } from "../../eval/run/_streams.ts";
 import { evaluationJson } from "../../eval/run/result_json.ts";
 import { METRIC_COLUMNS } from "../../eval/summary.ts";
@@ -62,23 +63,41 @@ Deno.test("evaluateModel() runs the debug protocol and summarises every metric",
   assert.ok(table.includes("ground truth") && table.includes(" ± "));
 });
 
-Deno.test("evaluateModel() ground-truth row: FID ~0 and R-precision of the real embeddings", async () => {
-  for (const r of first.replications) assertClose([r.groundTruth.fid], [0], 1e-6, 0, "GT FID");
-  // Recompute replication 0's real-motion metrics from the same loader draws.
+/**
+ * Replication 0's 3 loader batches of 4 again: the text and motion embeddings (standInEvaluator)
+ * of its captions and of `motions(batch, b)` (raw features (4, T, F)).
+ */
+async function replication0(
+  motions: (
+    batch: Batch,
+    b: number,
+    ds: Awaited<ReturnType<typeof testSplit>>,
+  ) => Promise<Float32Array>,
+) {
   const ds = await testSplit(root);
-  const texts: string[] = [], real: Float32Array[] = [], lengths: number[] = [];
+  const texts: string[] = [], parts: Float32Array[] = [], lengths: number[] = [];
   let T = 0;
   for (let b = 0; b < 3; b++) {
     const batch = ds.nextBatch(4);
     T = batch.shape[1];
     texts.push(...batch.captions);
     lengths.push(...batch.lengths);
-    real.push(inverseNormalise(batch.motions, ds.mean, ds.std));
+    parts.push(await motions(batch, b, ds));
   }
-  const raw = new Float32Array(real.reduce((n, r) => n + r.length, 0));
-  real.reduce((at, r) => (raw.set(r, at), at + r.length), 0);
-  const t = embeddings(await standInEvaluator.encodeTexts(texts), 12, 8);
-  const m = embeddings(await standInEvaluator.encodeMotions(raw, lengths, 12, T), 12, 8);
+  const raw = new Float32Array(parts.reduce((n, r) => n + r.length, 0));
+  parts.reduce((at, r) => (raw.set(r, at), at + r.length), 0);
+  return {
+    t: embeddings(await standInEvaluator.encodeTexts(texts), 12, 8),
+    m: embeddings(await standInEvaluator.encodeMotions(raw, lengths, 12, T), 12, 8),
+  };
+}
+
+Deno.test("evaluateModel() ground-truth row: FID ~0 and R-precision of the real embeddings", async () => {
+  for (const r of first.replications) assertClose([r.groundTruth.fid], [0], 1e-6, 0, "GT FID");
+  // Recompute replication 0's real-motion metrics from the same loader draws.
+  const { t, m } = await replication0((batch, _b, ds) =>
+    Promise.resolve(inverseNormalise(batch.motions, ds.mean, ds.std))
+  );
   const gt = first.replications[0].groundTruth;
   assert.deepEqual(gt.rPrecision, rPrecision(t, m, 3, 4).rates);
   assertClose([gt.matchingScore], [matchingScore(t, m)], 1e-12, 0, "GT MM-Dist");
@@ -86,29 +105,17 @@ Deno.test("evaluateModel() ground-truth row: FID ~0 and R-precision of the real 
 
 Deno.test("evaluateModel() model row: the overlapped generations equal one-at-a-time ones", async () => {
   // Replication 0 again, each batch generated alone (`generateMotions`) with its noise stream.
-  const ds = await testSplit(root), model = tinyMdm();
-  const texts: string[] = [], gen: Float32Array[] = [], lengths: number[] = [];
-  let T = 0;
-  for (let b = 0; b < 3; b++) {
-    const batch = ds.nextBatch(4);
-    T = batch.shape[1];
-    texts.push(...batch.captions);
-    lengths.push(...batch.lengths);
-    gen.push(
-      await generateMotions(model, standInFeaturizer, batch.captions, batch.lengths, T, {
-        plan,
-        guidance: 2.5,
-        seed: 11,
-        stream: noiseStream(0, b, 0),
-        mean: ds.mean,
-        std: ds.std,
-      }),
-    );
-  }
-  const raw = new Float32Array(gen.reduce((n, r) => n + r.length, 0));
-  gen.reduce((at, r) => (raw.set(r, at), at + r.length), 0);
-  const t = embeddings(await standInEvaluator.encodeTexts(texts), 12, 8);
-  const m = embeddings(await standInEvaluator.encodeMotions(raw, lengths, 12, T), 12, 8);
+  const model = tinyMdm();
+  const { t, m } = await replication0((batch, b, ds) =>
+    generateMotions(model, standInFeaturizer, batch.captions, batch.lengths, batch.shape[1], {
+      plan,
+      guidance: 2.5,
+      seed: 11,
+      stream: noiseStream(0, b, 0),
+      mean: ds.mean,
+      std: ds.std,
+    })
+  );
   const got = first.replications[0].model;
   assert.deepEqual(got.rPrecision, rPrecision(t, m, 3, 4).rates);
   assert.equal(got.matchingScore, matchingScore(t, m));
