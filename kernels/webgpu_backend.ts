@@ -399,22 +399,20 @@ export class WebGpuBackend implements Backend {
       });
     }
     // dweight (OC, C) += dout^T (OC, N) @ inp (N, C); dbias (OC) += column sums of dout, added
-    // up by the same product from the panels of dout it stages
+    // up by that product from the panels of dout it stages, where it has workgroups (C > 0)
     const db = dbias === null ? null : this.#need(dbias, OC, m, "dbias");
+    const sumsInProduct = dweight !== null && C > 0;
     if (dweight !== null) {
-      const rowSums = db?.buffer ?? null;
+      const rowSums = sumsInProduct ? db?.buffer ?? null : null;
       this.#checkedGemm(dweight, dout, inp, OC, C, N, { transA: true, beta: 1 }, { rowSums });
-      if (N > 0 && C > 0) return;
     }
-    if (db !== null && OC > 0) {
-      const d = this.#need(dout, N * OC, m, "dout");
-      if (N === 0) return;
-      // dbias (OC) += column sums of dout (N, OC), two deterministic passes.
-      const chunks = columnChunks(N);
-      const partial = this.runtime.temp(chunks * OC * 4); // (chunks, OC)
-      this.runtime.dispatch(columnPartialKernel(partial, d.buffer, N, OC));
-      this.runtime.dispatch(columnAccumulateKernel(db.buffer, partial, chunks, OC));
-    }
+    if (db === null || sumsInProduct || OC === 0 || N === 0) return;
+    // else two deterministic passes: partial sums per chunk of rows, then the chunks in order
+    const d = this.#need(dout, N * OC, m, "dout");
+    const chunks = columnChunks(N);
+    const partial = this.runtime.temp(chunks * OC * 4); // (chunks, OC)
+    this.runtime.dispatch(columnPartialKernel(partial, d.buffer, N, OC));
+    this.runtime.dispatch(columnAccumulateKernel(db.buffer, partial, chunks, OC));
   }
 
   // ---- layernorm ---------------------------------------------------------------------------

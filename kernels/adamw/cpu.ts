@@ -70,6 +70,11 @@ export function clipFactor(
   let ss = 0;
   for (let i = 0; i < count; i++) ss += sums[i];
   const norm = Math.sqrt(ss);
-  const clips = maxNorm > 0 && Number.isFinite(maxNorm) && norm > maxNorm;
+  const clips = clipsAt(maxNorm) && norm > maxNorm;
   return { norm, scale: clips ? Math.fround(maxNorm / (norm + 1e-6)) : 1 };
+}
+
+/** Whether a maximum norm clips at all (a positive, finite one); else the factor is always 1. */
+export function clipsAt(maxNorm: number): boolean {
+  return maxNorm > 0 && Number.isFinite(maxNorm);
 }

@@ -5,6 +5,7 @@
  * Python floats to its float32 kernels. CPU twin: kernels/adamw/cpu.ts.
  */
 import type { AdamWOptions } from "../backend.ts";
+import { clipsAt } from "./cpu.ts";
 import { f32, gridStride, type Kernel, u32 } from "../webgpu/kernel.ts";
 
 const ADAMW = String.raw`
@@ -49,10 +50,10 @@ export function adamwKernel(
   return {
     name: "adamw",
     code: ADAMW,
-    inputs: [{ name: "grad", buffer: grad }, {
-      name: "grad_scale",
-      buffer: gradScale ?? placeholder,
-    }],
+    inputs: [
+      { name: "grad", buffer: grad },
+      { name: "grad_scale", buffer: gradScale ?? placeholder },
+    ],
     outputs: [
       { name: "param", buffer: param },
       { name: "m", buffer: m },
@@ -97,7 +98,7 @@ export function gradClipScaleKernel(
   count: number,
   maxNorm: number,
 ): Kernel {
-  const clips = maxNorm > 0 && Number.isFinite(maxNorm);
+  const clips = clipsAt(maxNorm);
   return {
     name: "grad_clip_scale",
     code: CLIP_SCALE,

@@ -294,30 +294,24 @@ ${
 }
 
 /**
- * The kernel source of one transposition pair and tile (baked into the text: a pipeline per
- * variant, no per-element branches). Thread (tx, ty) of the 16 x TY threads (TY = 16, or 8 with
+ * The kernel source of one variant (transposition pair, tile, epilogue, row sums; baked into the
+ * text: a pipeline per variant, no per-element branches). Thread (tx, ty) of the 16 x TY threads (TY = 16, or 8 with
  * `threads` 128) owns the row groups ty + TY i (4 rows each) and the column groups tx + 16j
  * (4 columns each) of the tile, one vec4 accumulator per row and column group: registers only,
  * every loop over them unrolled in the text (drivers may put dynamically indexed arrays in slow
  * local memory).
  */
-function gemmSource(
-  transA: boolean,
-  transB: boolean,
-  t: GemmTile,
-  epilogue: GemmEpilogue,
-  rowSums: boolean,
-): string {
+function gemmSource({ transA, transB, tile: t, epilogue, rowSums }: GemmVariant): string {
   const TY = threadsOf(t) / 16;
   const ra = t.tm / (4 * TY), rb = t.tn / 64; // vec4 row groups, column groups per thread
-  const stage = t.wide ? widePanel : panel;
-  const pa = stage("A", transA, t), pb = stage("B", transB, t);
+  const staging = t.wide ? widePanel : panel;
+  const pa = staging("A", transA, t), pb = staging("B", transB, t);
   const rows = [...Array(4 * ra).keys()], cols = [...Array(rb).keys()];
   const acc = (r: number, j: number) => `acc${r}_${j}`;
   const decl = rows.flatMap((r) => cols.map((j) => `  var ${acc(r, j)} = vec4<f32>(0.0);`));
-  // one k of the panel: k a loop variable, or a number where the loop is written out
-  // the stage the arithmetic reads (two stages: `srA`/`srB`, set per panel)
+  // the stage of workgroup memory the arithmetic reads (two stages: `srA`/`srB`, per panel)
   const [readA, readB] = t.stages === 2 ? ["srA + ", "srB + "] : ["", ""];
+  // one k of the panel: k a loop variable, or a number where the loop is written out
   const step = (k: number | null, pad: string) => {
     const at = (stride: string, offset: number) =>
       k === null ? `k * ${stride} + ${offset}u` : `${k}u * ${stride} + ${offset}u`;
@@ -469,19 +463,23 @@ ${epilogue === "none" ? "" : WGSL_GELU}`;
 
 const SOURCES = new Map<string, string>();
 
-/** The cached source of a transposition pair, tile and epilogue. */
-function gemmCode(
-  transA: boolean,
-  transB: boolean,
-  t: GemmTile,
-  epilogue: GemmEpilogue,
-  rowSums: boolean,
-): string {
-  const key = `${transA ? "T" : "N"}${transB ? "T" : "N"}${tileName(t)}:${epilogue}` +
-    (rowSums ? ":rowsums" : "");
+/** What one GEMM shader text is baked for. */
+interface GemmVariant {
+  transA: boolean;
+  transB: boolean;
+  tile: GemmTile;
+  epilogue: GemmEpilogue;
+  /** Also the row sums of op(A) (`GemmKernelOptions.rowSums`). */
+  rowSums: boolean;
+}
+
+/** The cached source of a variant. */
+function gemmCode(v: GemmVariant): string {
+  const key = `${v.transA ? "T" : "N"}${v.transB ? "T" : "N"}${tileName(v.tile)}:${v.epilogue}` +
+    (v.rowSums ? ":rowsums" : "");
   let code = SOURCES.get(key);
   if (code === undefined) {
-    code = gemmSource(transA, transB, t, epilogue, rowSums);
+    code = gemmSource(v);
     SOURCES.set(key, code);
   }
   return code;
@@ -603,7 +601,13 @@ export function gemmKernel(
   return {
     name: `gemm_${g.transA ? "t" : "n"}${g.transB ? "t" : "n"}_${tileName(tile)}` +
       (partial ? "_splitk" : "") + suffix + (rowSums === null ? "" : "_rowsums"),
-    code: gemmCode(g.transA, g.transB, tile, epilogue, rowSums !== null),
+    code: gemmCode({
+      transA: g.transA,
+      transB: g.transB,
+      tile,
+      epilogue,
+      rowSums: rowSums !== null,
+    }),
     // without a bias or residual, `a` is bound in its place (never read)
     inputs: [
       { name: "a", buffer: a },

@@ -255,8 +255,8 @@ export class GpuRuntime {
   }
 
   /**
-   * Host copies of several buffers' first `bytes`, after all queued work, through one staging
-   * buffer: one map, one round trip (Deno's read-back takes about 11 ms however little is read).
+   * Host copies of several buffers' first `bytes`, after all queued work, in one round trip
+   * (Deno's read-back takes about 11 ms however little is read).
    */
   readMany(srcs: readonly { buffer: GPUBuffer; bytes: number }[]): Promise<ArrayBuffer[]> {
     // Staging buffers of at most STAGING_BYTES (a model with its optimiser state is read whole
@@ -330,13 +330,13 @@ export class GpuRuntime {
    * WebGPU blocks inside the starting call until the GPU has run everything submitted, then
    * resolves the promise 10 ms later whatever the work (its device poll loop sleeps once): when
    * the call returns, the GPU is idle, so the next submission is made small at once
-   * (`#gpuIdle`), and work the caller encodes before awaiting runs during those 10 ms. (Where
+   * (`FIRST_BATCH`), and work the caller encodes before awaiting runs during those 10 ms. (Where
    * the call does not block, the small submission merely comes early.)
    */
   async #fence(started: Promise<unknown>): Promise<void> {
     const upTo = this.#submissions;
     this.#fences++;
-    this.#gpuIdle();
+    this.#batchLimit = FIRST_BATCH;
     await started;
     this.#finished = Math.max(this.#finished, upTo);
   }
@@ -349,15 +349,6 @@ export class GpuRuntime {
   /** Command buffers submitted so far. */
   get submissions(): number {
     return this.#submissions;
-  }
-
-  /**
-   * A read-back or sync has finished: the GPU has probably run out of work (unless more was
-   * submitted meanwhile), so the next batch is small, to give it work after a few dispatches
-   * rather than after a full batch.
-   */
-  #gpuIdle(): void {
-    this.#batchLimit = FIRST_BATCH;
   }
 
   /**

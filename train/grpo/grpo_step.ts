@@ -47,7 +47,7 @@ import {
 import { stepMean, validElementMask } from "../../diffusion/transition.ts";
 import type { TextFeaturizer } from "../../rewards/encoder.ts";
 import type { AdamW } from "../adamw.ts";
-import { type AdvantageDiagnostics, groupAdvantages } from "../advantages.ts";
+import { type Advantages, groupAdvantages } from "../advantages.ts";
 import { GradClipper } from "../pretrain/clip_grad_norm.ts";
 import type { PromptBatch } from "./prompts.ts";
 import type { RewardFn, StepRewards } from "./rewards.ts";
@@ -392,7 +392,7 @@ export async function startGrpoStep(
 /** The metrics of a finished step. */
 function stepResult(
   u: UpdateStats,
-  scored: { rewards: StepRewards; advantages: Float32Array; diagnostics: AdvantageDiagnostics },
+  scored: Advantages & { rewards: StepRewards },
   gradNorm: number,
   trained: number,
   T: number,

@@ -84,7 +84,11 @@ export async function heldOutReward(ctx: HeldOutContext, set: HeldOutSet): Promi
   // started (on Deno that start waits for the GPU) and the host scores them while the GPU runs
   // the next rollout. The same calls in the same order: the same rewards.
   let scoring: { rewards: Promise<StepRewards>; N: number; free: () => void } | null = null;
-  const collect = async (s: NonNullable<typeof scoring>) => {
+  // records the chunk being scored, if any, and frees its rollout
+  const settle = async () => {
+    const s = scoring;
+    scoring = null;
+    if (s === null) return;
     try {
       const rewards = await s.rewards;
       for (let i = 0; i < s.N; i++) perPrompt[at++] = rewards.total.total[i];
@@ -110,20 +114,12 @@ export async function heldOutReward(ctx: HeldOutContext, set: HeldOutSet): Promi
         freeRollout(be, r);
         be.free(text);
       };
-      if (scoring !== null) {
-        const previous = scoring;
-        scoring = null;
-        await collect(previous);
-      }
+      await settle();
       const rewards = ctx.reward(r.x0, batch, T);
       rewards.catch(() => {}); // a failure is thrown where it is awaited
       scoring = { rewards, N, free };
     }
-    if (scoring !== null) {
-      const last = scoring;
-      scoring = null;
-      await collect(last);
-    }
+    await settle();
   } finally {
     scoring?.free();
   }

@@ -365,20 +365,19 @@ export async function trainGrpo(
   // (metrics logged, weights read) before the next one starts; between them, step k + 1 is
   // queued as soon as step k's work is, and step k's metrics (its read-back) arrive while the GPU
   // runs step k + 1. The same work in the same order: the results do not change.
+  const savesAt = (atStep: number) => atStep % saveInterval === 0 || atStep === f.num_steps;
+  const evaluatesAt = (atStep: number) => heldOut !== null && atStep % f.eval_interval === 0;
   const finishesAlone = (atStep: number) =>
-    atStep % saveInterval === 0 || atStep === f.num_steps || atStep === stopAt ||
-    (heldOut !== null && atStep % f.eval_interval === 0);
+    savesAt(atStep) || evaluatesAt(atStep) || atStep === stopAt;
   const finish = async (done: InFlightStep) => {
     const { metrics } = await done.result;
     const atStep = done.step + 1;
-    if (heldOut !== null && atStep % f.eval_interval === 0) {
-      Object.assign(metrics, await evaluate(atStep));
-    }
+    if (evaluatesAt(atStep)) Object.assign(metrics, await evaluate(atStep));
     last = metrics;
     await sink.log(atStep, metrics);
     options.onStep?.(atStep, metrics);
     progress?.update(atStep, metrics.mean_reward);
-    if (atStep % saveInterval === 0 || atStep === f.num_steps) {
+    if (savesAt(atStep)) {
       await saveGrpoCheckpoint(saveDir, policy, optimizer, {
         format: GRPO_CHECKPOINT_FORMAT,
         step: atStep,
