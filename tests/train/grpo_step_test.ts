@@ -379,8 +379,7 @@ Deno.test("policyLoss() queues every reference forward and one policy forward be
       release();
     }
     const stats = await pending;
-    const grads = [];
-    for (const p of ctx.policy.trainable()) grads.push(await be.read(p.grad));
+    const grads = await be.readMany(ctx.policy.trainable().map((p) => p.grad));
     return { stats, grads, forwards };
   };
   const cpu = async (deferred: boolean) => {
