@@ -797,17 +797,10 @@ export class WebGpuBackend implements Backend {
     // A split product's epilogue runs after the slices are summed, in the same order.
     const part = this.#splitScratch(split.splits * g.M * g.N * 4);
     const n = g.M * g.N, { bias, residual, gelu, geluInput, rowSums } = epilogue;
-    const rowPart = rowSums ? this.runtime.temp(split.splits * g.M * 4) : null; // (splits, M)
-    this.runtime.dispatch(gemmKernel(part, a, b, g, { tile, split, rowSums: rowPart }));
-    this.runtime.dispatch(
-      splitReduceKernel(
-        c,
-        part,
-        g,
-        split.splits,
-        rowPart ? { part: rowPart, out: rowSums! } : null,
-      ),
-    );
+    // each slice's row sums (splits, M), added to `rowSums` by the reduction
+    const rows = rowSums ? { part: this.runtime.temp(split.splits * g.M * 4), out: rowSums } : null;
+    this.runtime.dispatch(gemmKernel(part, a, b, g, { tile, split, rowSums: rows?.part }));
+    this.runtime.dispatch(splitReduceKernel(c, part, g, split.splits, rows));
     if (bias) this.runtime.dispatch(biasAddKernel(c, bias, g.M, g.N));
     if (geluInput) this.runtime.dispatch(geluBackwardKernel(c, geluInput, c, n));
     if (residual) this.runtime.dispatch(axpbyKernel(c, c, 1, residual, 1, n));

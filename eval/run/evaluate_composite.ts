@@ -38,6 +38,7 @@ import {
 } from "../summary.ts";
 import type { TableRow } from "../format_table.ts";
 import { encodeFeatures, type Featurizer, queueMotions } from "./generate.ts";
+import { runOverlapped } from "../../diffusion/overlap.ts";
 import { defaultEvalPlan } from "./evaluate_model.ts";
 import { checkEncoded, hostRng, replicationMetrics, stackEmbeddings } from "./_metrics.ts";
 import { HOST_STREAM, hostStream, noiseStream } from "./_streams.ts";
@@ -148,10 +149,9 @@ export async function evaluateComposite(
       genSeg: [] as Float32Array[],
     };
     const ks: number[] = []; // K of every sample, in order
-    // As in evaluate_model.ts: each batch's rollout is queued, the host embeds what does not
-    // need it (the previous batch's generated motions and segments, this batch's texts, real
-    // motions and segments, the next batch's text features) while a GPU runs it, and only then
-    // reads it back. The same calls with the same inputs: the same results.
+    // Batches overlapped (`runOverlapped`): while a GPU runs one batch's rollout, the host embeds
+    // the previous batch's generated motions and segments, this batch's texts, real motions and
+    // segments, and the next batch's text features.
     const prepare = (b: number) => {
       const batch = order.slice(b * B, (b + 1) * B).map((i) => o.samples[i]);
       const joined = batch.map((s) => joinSubTexts(s.texts));
@@ -159,52 +159,50 @@ export async function evaluateComposite(
       feats.catch(() => {}); // a failure is thrown where it is awaited
       return { batch, joined, lengths: Int32Array.from(batch, (s) => s.totalLength), feats };
     };
-    type Prepared = ReturnType<typeof prepare>;
-    const finish = async (done: { p: Prepared; motions: Promise<Float32Array> }) => {
-      const gen = await done.motions; // (B, T, F)
-      parts.gen.push(checkEncoded(
-        await o.evaluator.encodeMotions(gen, done.p.lengths, B, T),
-        B,
-        D,
-        "generated motion",
-      ));
-      parts.genSeg.push(await embedSegments(o.evaluator, done.p.batch, gen, T, F));
-    };
-    let next = batches > 0 ? prepare(0) : null;
-    let pending: { p: Prepared; motions: Promise<Float32Array> } | null = null;
-    for (let b = 0; b < batches; b++) {
-      const now = next!;
-      const { batch, lengths, joined } = now;
-      const queued = queueMotions(o.model, await now.feats, lengths, T, {
-        plan,
-        guidance: o.guidance,
-        seed: o.seed,
-        stream: noiseStream(rep, b, 0),
-        mean: o.mean,
-        std: o.std,
-      });
-      if (pending !== null) await finish(pending);
-      const real = new Float32Array(B * T * F); // (B, T, F) raw
-      batch.forEach((s, i) => real.set(s.motion.subarray(0, s.totalLength * F), i * T * F));
-      parts.text.push(checkEncoded(await o.evaluator.encodeTexts(joined), B, D, "text"));
-      parts.real.push(checkEncoded(
-        await o.evaluator.encodeMotions(real, lengths, B, T),
-        B,
-        D,
-        "real motion",
-      ));
-      const subTexts = batch.flatMap((s) => s.texts);
-      parts.subText.push(
-        checkEncoded(await o.evaluator.encodeTexts(subTexts), subTexts.length, D, "sub-text"),
-      );
-      parts.realSeg.push(await embedSegments(o.evaluator, batch, real, T, F));
-      for (const s of batch) ks.push(s.lengths.length);
-      next = b + 1 < batches ? prepare(b + 1) : null;
-      if (next !== null) await next.feats;
-      pending = { p: now, motions: queued.read() };
-      pending.motions.catch(() => {}); // a failure is thrown where it is awaited
-    }
-    if (pending !== null) await finish(pending);
+    const prepared: ReturnType<typeof prepare>[] = []; // by batch, drawn in order
+    const load = (b: number) => prepared[b] ??= prepare(b);
+    await runOverlapped([...Array(batches).keys()], {
+      queue: async (b) => {
+        const { lengths, feats } = load(b);
+        return queueMotions(o.model, await feats, lengths, T, {
+          plan,
+          guidance: o.guidance,
+          seed: o.seed,
+          stream: noiseStream(rep, b, 0),
+          mean: o.mean,
+          std: o.std,
+        });
+      },
+      host: async (b) => {
+        const { batch, joined, lengths } = prepared[b];
+        const real = new Float32Array(B * T * F); // (B, T, F) raw
+        batch.forEach((s, i) => real.set(s.motion.subarray(0, s.totalLength * F), i * T * F));
+        parts.text.push(checkEncoded(await o.evaluator.encodeTexts(joined), B, D, "text"));
+        parts.real.push(checkEncoded(
+          await o.evaluator.encodeMotions(real, lengths, B, T),
+          B,
+          D,
+          "real motion",
+        ));
+        const subTexts = batch.flatMap((s) => s.texts);
+        parts.subText.push(
+          checkEncoded(await o.evaluator.encodeTexts(subTexts), subTexts.length, D, "sub-text"),
+        );
+        parts.realSeg.push(await embedSegments(o.evaluator, batch, real, T, F));
+        for (const s of batch) ks.push(s.lengths.length);
+        if (b + 1 < batches) await load(b + 1).feats;
+      },
+      finish: async (b, gen) => {
+        const { batch, lengths } = prepared[b];
+        parts.gen.push(checkEncoded(
+          await o.evaluator.encodeMotions(gen, lengths, B, T),
+          B,
+          D,
+          "generated motion",
+        ));
+        parts.genSeg.push(await embedSegments(o.evaluator, batch, gen, T, F));
+      },
+    });
     const text = stackEmbeddings(parts.text, D, "text embeddings");
     const real = stackEmbeddings(parts.real, D, "real motion embeddings");
     const gen = stackEmbeddings(parts.gen, D, "generated motion embeddings");

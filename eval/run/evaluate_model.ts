@@ -35,6 +35,7 @@ import { multimodality } from "../multimodality.ts";
 import { aggregateReplications, type ReplicationMetrics } from "../summary.ts";
 import type { TableRow } from "../format_table.ts";
 import { encodeFeatures, type Featurizer, queueMotions } from "./generate.ts";
+import { runOverlapped } from "../../diffusion/overlap.ts";
 import { checkEncoded, hostRng, replicationMetrics, stackEmbeddings } from "./_metrics.ts";
 import { HOST_STREAM, hostStream, noiseStream } from "./_streams.ts";
 
@@ -141,12 +142,9 @@ export async function evaluateModel(o: EvaluateModelOptions): Promise<Evaluation
     const B = p.batchSize;
     const mmData = new Float32Array(mmBatches * B * repeats * D); // (mmTexts, repeats, D)
     const texts: Float32Array[] = [], reals: Float32Array[] = [], gens: Float32Array[] = [];
-    // Generations in order: (batch b, repeat r). Each one's rollout is queued, then the host
-    // embeds what does not need it (the previous generation's motions, the batch's texts and real
-    // motions, the next batch's text features) while a GPU runs it, and only then reads it back
-    // (on Deno, starting a read-back waits for the GPU: nothing else to run then); the next
-    // rollout is queued right after. The same calls with the same inputs as one generation at a
-    // time, so the same results; the loader is drawn in batch order.
+    // Generations in order: (batch b, repeat r), overlapped (`runOverlapped`): while a GPU runs
+    // one, the host embeds the previous generation's motions, the batch's texts and real motions
+    // and the next batch's text features. The loader is drawn in batch order.
     const jobs = Array.from({ length: batches }, (_, b) => {
       const slot = mmSlot.get(b);
       return Array.from({ length: slot === undefined ? 1 : repeats }, (_, r) => ({ b, r, slot }));
@@ -161,55 +159,50 @@ export async function evaluateModel(o: EvaluateModelOptions): Promise<Evaluation
       }
       return loaded[b];
     };
-    let pending: { job: (typeof jobs)[number]; motions: Promise<Float32Array> } | null = null;
-    const finish = async ({ job, motions }: NonNullable<typeof pending>) => {
-      const { batch, T } = loaded[job.b];
-      const emb = checkEncoded(
-        await o.evaluator.encodeMotions(await motions, batch.lengths, B, T),
-        B,
-        D,
-        "generated motion",
-      ); // (B, D)
-      if (job.r === 0) gens.push(emb);
-      if (job.slot !== undefined) {
-        for (let i = 0; i < B; i++) {
-          mmData.set(
-            emb.subarray(i * D, (i + 1) * D),
-            (((job.slot * B) + i) * repeats + job.r) * D,
-          );
+    await runOverlapped(jobs, {
+      queue: async ({ b, r }) => {
+        if (b > 0 && b % 8 === 0 && r === 0) {
+          log(`replication ${rep + 1}/${p.replications}: batch ${b}/${batches}`);
         }
-      }
-    };
-    for (const [j, job] of jobs.entries()) {
-      const { b, r } = job;
-      if (b > 0 && b % 8 === 0 && r === 0) {
-        log(`replication ${rep + 1}/${p.replications}: batch ${b}/${batches}`);
-      }
-      const { batch, T, feats } = load(b);
-      const queued = queueMotions(o.model, await feats, batch.lengths, T, {
-        plan,
-        guidance: o.guidance,
-        seed: o.seed,
-        stream: noiseStream(rep, b, r),
-        mean: o.dataset.mean,
-        std: o.dataset.std,
-      });
-      if (pending !== null) await finish(pending);
-      if (r === 0) {
-        const real = inverseNormalise(batch.motions, o.dataset.mean, o.dataset.std); // (B, T, F)
-        texts.push(checkEncoded(await embedBatchTexts(o.evaluator, batch), B, D, "text"));
-        reals.push(checkEncoded(
-          await o.evaluator.encodeMotions(real, batch.lengths, B, T),
+        const { batch, T, feats } = load(b);
+        return queueMotions(o.model, await feats, batch.lengths, T, {
+          plan,
+          guidance: o.guidance,
+          seed: o.seed,
+          stream: noiseStream(rep, b, r),
+          mean: o.dataset.mean,
+          std: o.dataset.std,
+        });
+      },
+      host: async ({ b, r }, j) => {
+        if (r === 0) {
+          const { batch, T } = loaded[b];
+          const real = inverseNormalise(batch.motions, o.dataset.mean, o.dataset.std); // (B, T, F)
+          texts.push(checkEncoded(await embedBatchTexts(o.evaluator, batch), B, D, "text"));
+          reals.push(checkEncoded(
+            await o.evaluator.encodeMotions(real, batch.lengths, B, T),
+            B,
+            D,
+            "real motion",
+          ));
+        }
+        if (j + 1 < jobs.length) await load(jobs[j + 1].b).feats;
+      },
+      finish: async ({ b, r, slot }, motions) => {
+        const { batch, T } = loaded[b];
+        const emb = checkEncoded(
+          await o.evaluator.encodeMotions(motions, batch.lengths, B, T),
           B,
           D,
-          "real motion",
-        ));
-      }
-      if (j + 1 < jobs.length) await load(jobs[j + 1].b).feats;
-      pending = { job, motions: queued.read() };
-      pending.motions.catch(() => {}); // a failure is thrown where it is awaited
-    }
-    if (pending !== null) await finish(pending);
+          "generated motion",
+        ); // (B, D)
+        if (r === 0) gens.push(emb);
+        if (slot === undefined) return;
+        for (let i = 0; i < B; i++) {
+          mmData.set(emb.subarray(i * D, (i + 1) * D), (((slot * B) + i) * repeats + r) * D);
+        }
+      },
+    });
     const text = stackEmbeddings(texts, D, "text embeddings");
     const real = stackEmbeddings(reals, D, "real motion embeddings");
     const gen = stackEmbeddings(gens, D, "generated motion embeddings");

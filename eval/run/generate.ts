@@ -8,6 +8,7 @@ import type { Backend } from "../../kernels/backend.ts";
 import type { Denoiser } from "../../diffusion/denoiser.ts";
 import type { SamplingPlan } from "../../diffusion/plan.ts";
 import { freeRollout, rollout } from "../../diffusion/sampler.ts";
+import type { QueuedJob } from "../../diffusion/overlap.ts";
 
 /**
  * Maps captions to the denoiser's text features `(N, D)`. Both the asynchronous interface of
@@ -77,20 +78,11 @@ export async function encodeFeatures(
   return feats;
 }
 
-/** A generation whose rollout is queued on the model's backend. */
-export interface QueuedMotions {
-  /**
-   * Reads the motions back (raw features (B, T, F), zero at and after each length) and frees
-   * the rollout; call once. On Deno the read-back's start waits for the GPU to finish the
-   * rollout, so a caller with host work that does not need the motions does it first.
-   */
-  read(): Promise<Float32Array>;
-}
-
 /**
  * `generateMotions` from ready text features (B, D): queues the rollout and returns at once, so
  * that the host can work (embed other motions, compute the next texts' features) while a GPU
- * runs it.
+ * runs it (`runOverlapped`). `read()` gives the raw features (B, T, F), zero at and after each
+ * length, and frees the rollout; on Deno its start waits for the GPU to finish the rollout.
  */
 export function queueMotions(
   model: Denoiser,
@@ -98,7 +90,7 @@ export function queueMotions(
   lengths: Int32Array, // (B)
   T: number,
   opts: GenerateOptions,
-): QueuedMotions {
+): QueuedJob<Float32Array> {
   const B = lengths.length, F = model.nfeats, D = model.textDim;
   checkGeneration(model, B, lengths, T, opts);
   if (feats.length !== B * D) {

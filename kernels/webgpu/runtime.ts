@@ -263,14 +263,15 @@ export class GpuRuntime {
     // for a checkpoint): every one is copied and mapped now, so their fences overlap.
     const cap = Math.min(STAGING_BYTES, this.device.limits.maxBufferSize);
     const groups: { buffer: GPUBuffer; bytes: number }[][] = [];
-    let bytes = Infinity;
+    let bytes = 0; // in the last group
     for (const s of srcs) {
-      if (bytes + roundUp(s.bytes, 8) > cap) {
+      const size = roundUp(s.bytes, 8);
+      if (groups.length === 0 || bytes + size > cap) {
         groups.push([]);
         bytes = 0;
       }
       groups[groups.length - 1].push(s);
-      bytes += roundUp(s.bytes, 8);
+      bytes += size;
     }
     if (groups.length <= 1) return this.#readStaged(srcs);
     return Promise.all(groups.map((g) => this.#readStaged(g))).then((parts) => parts.flat());

@@ -427,7 +427,7 @@ export class MdmDenoiser implements Denoiser {
       ["pe", this.#pe] as const,
     ]);
     for (const [key, t] of this.params) {
-      const data = host.get(key)!.data as Float32Array;
+      const data = toFloat32(host.get(key)!); // a fresh host copy: merged in place
       const lin = merged.get(key);
       if (lin?.lora) {
         const a = toFloat32(host.get(`${key}:A`)!), b = toFloat32(host.get(`${key}:B`)!);

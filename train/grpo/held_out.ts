@@ -20,9 +20,10 @@ import type { Backend } from "../../kernels/backend.ts";
 import type { MdmDenoiser } from "../../models/mdm/mdm.ts";
 import type { SamplingPlan } from "../../diffusion/plan.ts";
 import { freeRollout, rollout } from "../../diffusion/sampler.ts";
+import { runOverlapped } from "../../diffusion/overlap.ts";
 import type { TextFeaturizer } from "../../rewards/encoder.ts";
 import { type PromptBatch, PromptSampler, type PromptSamplerOptions } from "./prompts.ts";
-import type { RewardFn, StepRewards } from "./rewards.ts";
+import type { RewardFn } from "./rewards.ts";
 import { rolloutFrames } from "./grpo_step.ts";
 
 /** Noise and prompt stream of the held-out evaluation (distinct from every training stream). */
@@ -80,24 +81,10 @@ export async function heldOutReward(ctx: HeldOutContext, set: HeldOutSet): Promi
   const { be, policy } = ctx;
   const perPrompt = new Float64Array(set.count);
   let at = 0;
-  // Chunk c + 1's rollout is queued before chunk c's rewards are awaited: their read-back was
-  // started (on Deno that start waits for the GPU) and the host scores them while the GPU runs
-  // the next rollout. The same calls in the same order: the same rewards.
-  let scoring: { rewards: Promise<StepRewards>; N: number; free: () => void } | null = null;
-  // records the chunk being scored, if any, and frees its rollout
-  const settle = async () => {
-    const s = scoring;
-    scoring = null;
-    if (s === null) return;
-    try {
-      const rewards = await s.rewards;
-      for (let i = 0; i < s.N; i++) perPrompt[at++] = rewards.total.total[i];
-    } finally {
-      s.free();
-    }
-  };
-  try {
-    for (const [c, batch] of set.chunks.entries()) {
+  // Chunks overlapped (`runOverlapped`): chunk c + 1's rollout runs while the host scores chunk
+  // c. The same calls in the same order: the same rewards.
+  await runOverlapped(set.chunks, {
+    queue: async (batch, c) => {
       const N = batch.texts.length, T = rolloutFrames(ctx.frames, batch.lengths);
       set.features ??= [];
       set.features[c] ??= await ctx.featurizer.encode(batch.texts);
@@ -110,19 +97,21 @@ export async function heldOutReward(ctx: HeldOutContext, set: HeldOutSet): Promi
         stream: (HELD_OUT_STREAM + 1 + c) >>> 0,
         record: false,
       });
-      const free = () => {
-        freeRollout(be, r);
-        be.free(text);
+      return {
+        read: async () => {
+          try {
+            return await ctx.reward(r.x0, batch, T);
+          } finally {
+            freeRollout(be, r);
+            be.free(text);
+          }
+        },
       };
-      await settle();
-      const rewards = ctx.reward(r.x0, batch, T);
-      rewards.catch(() => {}); // a failure is thrown where it is awaited
-      scoring = { rewards, N, free };
-    }
-    await settle();
-  } finally {
-    scoring?.free();
-  }
+    },
+    finish: (batch, rewards) => {
+      for (let i = 0; i < batch.texts.length; i++) perPrompt[at++] = rewards.total.total[i];
+    },
+  });
   return summarize(perPrompt);
 }
 
